@@ -1,0 +1,1 @@
+"""Keeping WeChat articles: files on disk, the SQLite index, the Datasette plugin."""

@@ -1,0 +1,1 @@
+"""Getting WeChat articles in: links, HTTP, page parsing, Markdown conversion, sources, CLI."""

@@ -1,0 +1,49 @@
+"""The record every reader produces and every writer consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+ARTICLE_KINDS = frozenset({"article", "video", "picture", "text", "share"})
+NOT_ARTICLE_KINDS = frozenset(
+    {"deleted", "blocked", "unavailable", "expired", "verification", "link"}
+)
+
+
+@dataclass
+class Page:
+    """What one served page or seed-format file says about one article.
+
+    `kind` is one of ARTICLE_KINDS or NOT_ARTICLE_KINDS; for the latter every
+    other field may be None. `body_html` is the article body as HTML (for
+    picture and text posts it is built from the page's script data), ready for
+    the Markdown converter. `link` is a bare seed request that was never fetched.
+    """
+
+    kind: str
+    title: str | None = None
+    account: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    url: str | None = None
+    short_url: str | None = None
+    biz: str | None = None
+    mid: str | None = None
+    idx: str | None = None
+    sn: str | None = None
+    account_id: str | None = None
+    cover: str | None = None
+    digest: str | None = None
+    original: bool | None = None
+    source_url: str | None = None
+    paid: bool = False
+    shared_url: str | None = None
+    body_html: str = ""
+    fetched_at: datetime | None = None
+    tags: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+
+    @property
+    def is_article(self) -> bool:
+        return self.kind in ARTICLE_KINDS

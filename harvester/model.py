@@ -47,3 +47,12 @@ class Page:
     @property
     def is_article(self) -> bool:
         return self.kind in ARTICLE_KINDS
+
+    @property
+    def key(self) -> str | None:
+        """`biz:mid:idx` once known; a short link's key until the page resolves it."""
+        if self.biz and self.mid and self.idx:
+            return f"{self.biz}:{self.mid}:{self.idx}"
+        if self.short_url:
+            return "s:" + self.short_url.rstrip("/").rsplit("/", 1)[-1]
+        return None

@@ -1,0 +1,78 @@
+"""The Markdown file we write for an article: seed-compatible front matter, byline, body, footer."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from harvester.model import Page
+
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
+
+
+def iso_china(moment: datetime | None) -> str | None:
+    """ISO 8601 in China time, with its offset: how WeChat readers think of a date."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(CHINA_TIME).isoformat(timespec="seconds")
+
+
+def front_matter(page: Page, *, status: str = "live", categories: list[str] | None = None) -> str:
+    """YAML front matter Hugo reads; the seed's keys first, values JSON-quoted (valid YAML)."""
+    tags = page.tags or ["fetched", *([page.account] if page.account else [])]
+    fields: dict[str, object] = {
+        "title": page.title or "",
+        "date": iso_china(page.published_at or page.fetched_at),
+        "draft": False,
+        "tags": tags,
+        "categories": page.categories or categories or [],
+        "account": page.account,
+        "author": page.author,
+        "url": page.url or page.short_url,
+        "short_url": page.short_url,
+        "cover": page.cover,
+        "digest": page.digest,
+        "original": page.original,
+        "paid": page.paid or None,
+        "source_url": page.source_url,
+        "shared_url": page.shared_url,
+        "kind": page.kind,
+        "status": status,
+        "published": iso_china(page.published_at),
+        "fetched": iso_china(page.fetched_at),
+    }
+    lines = ["---"]
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if key in ("date", "published", "fetched"):
+            lines.append(f"{key}: {value}")
+        else:
+            lines.append(f"{key}: {json.dumps(value, ensure_ascii=False)}")
+    lines.append("---")
+    return "\n".join(lines) + "\n"
+
+
+def render_article(
+    page: Page,
+    body_markdown: str,
+    *,
+    status: str = "live",
+    categories: list[str] | None = None,
+) -> str:
+    """The whole file, laid out as the seed's: byline, `------`, body, `---`, 原文链接."""
+    byline = f"{page.title or ''} by {page.account or ''}".strip()
+    parts = [
+        front_matter(page, status=status, categories=categories).rstrip("\n"),
+        byline,
+        "------",
+        "",
+    ]
+    if body_markdown.strip():
+        parts += [body_markdown.rstrip("\n"), ""]
+    link = page.short_url or page.url
+    if link:
+        parts += ["---", "", f"[原文链接]({link})"]
+    return "\n".join(parts).rstrip("\n") + "\n"

@@ -1,0 +1,145 @@
+"""Seed-format files: the Hugo Markdown our users' old GitHub-issue bot wrote.
+
+The format is front matter (`title`, `date` = when the archive was requested,
+`draft: ["false"]`, `tags: ["fetched", account]` in either order, `categories`),
+the line `title by account`, `------`, the raw article HTML, `<hr>` and a
+malformed footer `<a href="<link>",target="_blank" …>原文链接</a>`. Titles with
+unescaped quotes make some front matter invalid YAML, so it is read line by line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+
+from harvester.errors import InputError
+from harvester.links import LinkError, parse_link
+from harvester.model import Page
+
+FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
+KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*):[ \t]*(.*)$")
+QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+FOOTER = re.compile(r"<hr\s*/?>\s*<a\s+href=\"([^\"]*)\"[^>]*>\s*原文链接\s*</a>\s*\Z", re.S)
+HEADER = re.compile(r"\A\s*(.*?)\r?\n-{3,}[ \t]*\r?\n", re.S)
+URL_ONLY = re.compile(r"\A\s*(https?://\S+)\s*\Z")
+
+
+def looks_like_seed(text: str) -> bool:
+    return FRONT_MATTER.match(text) is not None
+
+
+def parse_seed(text: str) -> Page:
+    """Read one seed-format file into the same record a served page gives."""
+    match = FRONT_MATTER.match(text)
+    if match is None:
+        raise InputError("no front matter (a seed-format file starts with '---')")
+    meta = _front_matter(match.group(1))
+    rest = text[match.end() :]
+    title = _scalar(meta.get("title"))
+    tags = _list(meta.get("tags"))
+    requested_at = _date(meta.get("date"))
+
+    bare = URL_ONLY.match(rest)
+    if bare is not None:
+        return Page(
+            kind="link",
+            title=title,
+            fetched_at=requested_at,
+            tags=tags,
+            **_link_fields(bare.group(1)),
+        )
+
+    footer = FOOTER.search(rest)
+    if footer is None:
+        raise InputError("truncated: the closing '<hr>' and 原文链接 footer are missing")
+    header = HEADER.match(rest, 0, footer.start())
+    body_start = header.end() if header else 0
+    byline = header.group(1).strip() if header else ""
+    account = _account(tags, title, byline)
+    return Page(
+        kind="article",
+        title=title,
+        account=account,
+        author=_scalar(meta.get("author")),
+        fetched_at=requested_at,
+        body_html=rest[body_start : footer.start()].strip(),
+        tags=tags,
+        categories=_list(meta.get("categories")),
+        **_link_fields(footer.group(1)),
+    )
+
+
+def _front_matter(block: str) -> dict[str, str]:
+    """Key → raw value text; a value may continue on the following lines (`tags: [`)."""
+    values: dict[str, str] = {}
+    current = None
+    for line in block.splitlines():
+        match = KEY_LINE.match(line)
+        if match and not line.startswith((" ", "\t")):
+            current = match.group(1)
+            values[current] = match.group(2)
+        elif current is not None:
+            values[current] += "\n" + line
+    return values
+
+
+def _scalar(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    raw = raw.strip()
+    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+        inner = raw[1:-1]
+        try:
+            inner = json.loads(raw)
+        except ValueError:
+            pass
+        return inner.strip() or None
+    return raw or None
+
+
+def _list(raw: str | None) -> list[str]:
+    """`["a", "b"]` over one or many lines, or a bare word (`tags: 3D`)."""
+    if raw is None or not raw.strip():
+        return []
+    quoted = QUOTED.findall(raw)
+    if quoted:
+        return [q for q in (_scalar(f'"{item}"') for item in quoted) if q]
+    return [raw.strip().strip("[]").strip()] if raw.strip().strip("[]").strip() else []
+
+
+def _date(raw: str | None) -> datetime | None:
+    value = _scalar(raw)
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _account(tags: list[str], title: str | None, byline: str) -> str | None:
+    others = [tag for tag in tags if tag != "fetched"]
+    if others:
+        return others[0]
+    if title and byline.startswith(f"{title} by "):
+        return byline[len(title) + 4 :].strip() or None
+    return byline.rpartition(" by ")[2].strip() or None
+
+
+def _link_fields(link: str) -> dict[str, str | None]:
+    try:
+        parsed = parse_link(link)
+    except LinkError as error:
+        raise InputError(f"the article link {link!r} is not usable: {error}") from None
+    fields: dict[str, str | None] = {
+        "biz": parsed.biz,
+        "mid": parsed.mid,
+        "idx": parsed.idx,
+        "sn": parsed.sn,
+    }
+    if parsed.form == "short":
+        fields["short_url"] = parsed.url
+    else:
+        fields["url"] = parsed.url
+    return fields

@@ -1,0 +1,114 @@
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from harvester.errors import InputError
+from harvester.seedfile import parse_seed
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SEED = SHARED / "seeds" / "000_7aeaa408d48b652c.txt"
+
+BODY = '<div><p><span leaf="">正文第一段</span></p></div>'
+FOOTER = (
+    '<hr>\n<a href="https://mp.weixin.qq.com/s/A1E9RPbyYFRLOfhsP7B_Rw",'
+    'target="_blank" rel="noopener noreferrer">原文链接</a>\n'
+)
+
+
+def seed_text(front: str, byline: str = "神经修复 by Neuronlink", body: str = BODY) -> str:
+    return f"---\n{front}\n---\n{byline}\n------\n{body}  \n{FOOTER}"
+
+
+TYPICAL_FRONT = (
+    'title: "神经修复"\ndate: 2026-01-26T00:00:16Z\ndraft: ["false"]\n'
+    'tags: [\n  "fetched",\n  "Neuronlink"\n]\ncategories: ["Acdemic"]'
+)
+
+
+def test_seed_front_matter_gives_title_account_and_request_time():
+    page = parse_seed(seed_text(TYPICAL_FRONT))
+    assert (page.kind, page.title, page.account) == ("article", "神经修复", "Neuronlink")
+    assert page.fetched_at == datetime(2026, 1, 26, 0, 0, 16, tzinfo=UTC)
+    assert page.published_at is None
+    assert page.categories == ["Acdemic"]
+    assert page.tags == ["fetched", "Neuronlink"]
+
+
+def test_seed_tags_in_either_order_give_the_account():
+    front = TYPICAL_FRONT.replace('"fetched",\n  "Neuronlink"', '"Neuronlink",\n  "fetched"')
+    assert parse_seed(seed_text(front)).account == "Neuronlink"
+
+
+def test_seed_body_is_the_html_between_the_byline_and_the_footer():
+    assert parse_seed(seed_text(TYPICAL_FRONT)).body_html == BODY
+
+
+def test_seed_footer_link_becomes_the_short_url_and_key():
+    page = parse_seed(seed_text(TYPICAL_FRONT))
+    assert page.short_url == "https://mp.weixin.qq.com/s/A1E9RPbyYFRLOfhsP7B_Rw"
+    assert page.url is None
+    assert page.key == "s:A1E9RPbyYFRLOfhsP7B_Rw"
+
+
+def test_seed_footer_with_a_long_link_gives_biz_mid_idx():
+    text = seed_text(TYPICAL_FRONT).replace(
+        "https://mp.weixin.qq.com/s/A1E9RPbyYFRLOfhsP7B_Rw",
+        "http://mp.weixin.qq.com/s?__biz=MzkxODY4NDEwMA==&amp;mid=2247490918&amp;idx=1"
+        "&amp;sn=569a021342862b9c318bcfaeaf76a505&amp;scene=21#wechat_redirect",
+    )
+    page = parse_seed(text)
+    assert page.key == "MzkxODY4NDEwMA==:2247490918:1"
+    assert page.url == (
+        "https://mp.weixin.qq.com/s?__biz=MzkxODY4NDEwMA==&mid=2247490918&idx=1"
+        "&sn=569a021342862b9c318bcfaeaf76a505"
+    )
+
+
+def test_seed_title_with_unescaped_quotes_is_read_whole():
+    front = TYPICAL_FRONT.replace('"神经修复"', '""细胞-细胞间交互"三种方式"')
+    assert parse_seed(seed_text(front)).title == '"细胞-细胞间交互"三种方式'
+
+
+def test_seed_author_key_of_the_older_variant_is_kept():
+    page = parse_seed(seed_text(TYPICAL_FRONT + '\nauthor: "张三"'))
+    assert page.author == "张三"
+
+
+def test_seed_without_account_tag_takes_the_account_from_the_byline():
+    front = TYPICAL_FRONT.replace('"fetched",\n  "Neuronlink"', '"fetched"')
+    assert parse_seed(seed_text(front)).account == "Neuronlink"
+
+
+def test_bare_request_without_body_is_a_link_kind():
+    text = (
+        '---\ntitle: "drug set enrichment"\ndate: 2022-08-20T06:22:00Z\ntags: 3D\n---\n\n'
+        "https://mp.weixin.qq.com/s/OqMC69-Z9jkfo2hfWoMIlw\n"
+    )
+    page = parse_seed(text)
+    assert (page.kind, page.title) == ("link", "drug set enrichment")
+    assert page.short_url == "https://mp.weixin.qq.com/s/OqMC69-Z9jkfo2hfWoMIlw"
+
+
+def test_seed_cut_before_its_footer_is_reported_as_truncated():
+    text = seed_text(TYPICAL_FRONT)
+    with pytest.raises(InputError, match="truncated"):
+        parse_seed(text[: text.index("<hr>")])
+
+
+def test_seed_footer_with_a_foreign_link_is_rejected():
+    text = seed_text(TYPICAL_FRONT).replace(
+        "https://mp.weixin.qq.com/s/A1E9RPbyYFRLOfhsP7B_Rw", "https://example.com/a"
+    )
+    with pytest.raises(InputError, match="not usable"):
+        parse_seed(text)
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="../shared/seeds is not present in this checkout")
+def test_the_project_seed_file_reads_as_its_article():
+    page = parse_seed(SEED.read_text(encoding="utf-8"))
+    assert (page.kind, page.title, page.account) == ("article", "神经修复与再生", "Neuronlink")
+    assert page.short_url == "https://mp.weixin.qq.com/s/A1E9RPbyYFRLOfhsP7B_Rw"
+    assert page.fetched_at == datetime(2026, 1, 26, 0, 0, 16, tzinfo=UTC)
+    assert page.body_html.startswith("<div><section><img")
+    assert page.body_html.endswith("</div>")

@@ -9,6 +9,7 @@ unescaped quotes make some front matter invalid YAML, so it is read line by line
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from datetime import datetime
@@ -90,10 +91,8 @@ def _scalar(raw: str | None) -> str | None:
     raw = raw.strip()
     if len(raw) >= 2 and raw[0] == raw[-1] == '"':
         inner = raw[1:-1]
-        try:
+        with contextlib.suppress(ValueError):
             inner = json.loads(raw)
-        except ValueError:
-            pass
         return inner.strip() or None
     return raw or None
 

@@ -1,0 +1,300 @@
+"""Files in the archive: safe names, atomic writes, content-addressed images, raw pages.
+
+Every write goes to a temporary file in the target's directory, is flushed and
+fsynced, renamed over the target with os.replace, and the directory is fsynced,
+so a crash leaves either the old file or the new one, never half of either.
+Functions taking an archive `root` never write outside it (see resolve_inside).
+This module does no network I/O.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import io
+import os
+import re
+import tempfile
+import unicodedata
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+CHINA_TZ = timezone(timedelta(hours=8), "CST")
+
+# Characters that are unsafe in a path component on some system we care about
+# (POSIX, Windows, macOS, URLs in Hugo): replaced by a dash.
+_UNSAFE_CHARS = re.compile(r'[/\\:*?"<>|#%\x00]')
+_DASHES = re.compile(r"-{2,}")
+_WINDOWS_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"]
+    + [f"COM{i}" for i in range(1, 10)]
+    + [f"LPT{i}" for i in range(1, 10)]
+)
+
+
+def safe_component(name: str | None, max_bytes: int = 80, fallback: str = "untitled") -> str:
+    """Turn any title, account name or URL fragment into ONE safe path component.
+
+    No separators, NUL, control or invisible format characters; not `.`/`..`;
+    no leading dots or dashes; whitespace runs become one `-`; Chinese and other
+    letters are kept; at most `max_bytes` UTF-8 bytes, cut on a character
+    boundary; never empty (`fallback` instead).
+    """
+    text = unicodedata.normalize("NFC", name or "")
+    chars = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if ch.isspace() or category in ("Zs", "Zl", "Zp"):
+            chars.append(" ")
+        elif category in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            continue
+        else:
+            chars.append(ch)
+    text = _UNSAFE_CHARS.sub("-", "".join(chars))
+    text = "-".join(text.split())
+    text = _DASHES.sub("-", text)
+    text = _trim(_truncate_utf8(_trim(text), max_bytes))
+    if text.split(".")[0].upper() in _WINDOWS_RESERVED:
+        text = _trim(_truncate_utf8("_" + text, max_bytes))
+    if not text:
+        return _truncate_utf8(fallback, max_bytes) or "_"
+    return text
+
+
+def _trim(text: str) -> str:
+    return text.lstrip(".-").rstrip(".- ")
+
+
+def _truncate_utf8(text: str, max_bytes: int) -> str:
+    encoded = text.encode("utf-8")
+    if len(encoded) <= max_bytes:
+        return text
+    return encoded[:max_bytes].decode("utf-8", errors="ignore")
+
+
+def key_hash(key: str, length: int = 8) -> str:
+    """A short, stable hex digest of an article key (used to make paths unique)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:length]
+
+
+def article_relpath(
+    account: str | None, published_at: datetime | None, title: str | None, key: str
+) -> str:
+    """`articles/<account>/<YYYY>/<YYYY-MM-DD>-<slug>-<hash8>.md`, relative to the root.
+
+    The date is the publish date in China time (naive datetimes are taken as
+    China time). Without a date: `articles/<account>/undated/<slug>-<hash8>.md`.
+    `hash8` comes from the key, so two same-titled articles on one day never
+    collide and the path depends only on account, date, title and key.
+    """
+    account_dir = safe_component(account, fallback="unknown-account")
+    slug = f"{safe_component(title)}-{key_hash(key)}"
+    if published_at is None:
+        return f"articles/{account_dir}/undated/{slug}.md"
+    if published_at.tzinfo is not None:
+        published_at = published_at.astimezone(CHINA_TZ)
+    day = published_at.strftime("%Y-%m-%d")
+    return f"articles/{account_dir}/{published_at:%Y}/{day}-{slug}.md"
+
+
+def resolve_inside(root: Path, relpath: str) -> Path:
+    """The absolute path of `relpath` under `root`; ValueError if it would leave root.
+
+    Rejects NUL, absolute paths (POSIX or Windows), backslashes, the root
+    itself, and anything that resolves (through `..` or symlinks) outside root.
+    """
+    if not isinstance(relpath, str) or "\x00" in relpath or "\\" in relpath:
+        raise ValueError(f"unsafe archive path: {relpath!r}")
+    if PurePosixPath(relpath).is_absolute() or PureWindowsPath(relpath).drive:
+        raise ValueError(f"archive path must be relative: {relpath!r}")
+    base = Path(root).resolve()
+    target = (base / relpath).resolve()
+    if target == base or not target.is_relative_to(base):
+        raise ValueError(f"archive path escapes the archive: {relpath!r}")
+    return target
+
+
+@functools.cache
+def _file_mode() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        if not path.is_file() or path.stat().st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write `data` to `path` atomically; False (and nothing written) if already identical."""
+    path = Path(path)
+    if _same_bytes(path, data):
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), _file_mode())
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return True
+
+
+def write_file(root: Path, relpath: str, data: bytes) -> bool:
+    """write_atomic to `relpath` inside the archive `root` (never outside it)."""
+    return write_atomic(resolve_inside(root, relpath), data)
+
+
+# --- images -----------------------------------------------------------------
+
+_SVG_HEAD = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:(?:<!--.*?-->|<!DOCTYPE\s+svg[^>]*>)\s*)*<svg[\s>/]",
+    re.IGNORECASE | re.DOTALL,
+)
+_BMP_HEADER_SIZES = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
+
+
+def sniff_image(data: bytes) -> tuple[str, str] | None:
+    """(extension, mime) from the content's magic bytes, or None if not an image."""
+    head = data[:32]
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png", "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg", "image/jpeg"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif", "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp", "image/webp"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"avif", b"avis"):
+            return "avif", "image/avif"
+        if brand in _HEIF_BRANDS:
+            return "heic", "image/heic"
+        return None
+    if head[:2] == b"BM" and len(data) >= 26:
+        if int.from_bytes(data[14:18], "little") in _BMP_HEADER_SIZES:
+            return "bmp", "image/bmp"
+        return None
+    if head[:4] == b"\x00\x00\x01\x00" and len(data) >= 6 and data[4:6] != b"\x00\x00":
+        return "ico", "image/x-icon"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tif", "image/tiff"
+    if _SVG_HEAD.match(data[:4096].removeprefix(b"\xef\xbb\xbf")):
+        return "svg", "image/svg+xml"
+    return None
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """An image stored once under images/<sha[:2]>/<sha>.<ext>."""
+
+    sha256: str
+    relpath: str
+    mime: str
+    size: int
+    width: int | None
+    height: int | None
+
+
+def image_size(data: bytes) -> tuple[int | None, int | None]:
+    """(width, height) read by Pillow from the header, (None, None) when unknown."""
+    try:
+        from PIL import Image
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+    except Exception:
+        return None, None
+    return int(width), int(height)
+
+
+def store_image(root: Path, data: bytes) -> StoredImage:
+    """Store image bytes content-addressed (once); ValueError if they are not an image."""
+    sniffed = sniff_image(data)
+    if sniffed is None:
+        raise ValueError("content is not a recognised image")
+    ext, mime = sniffed
+    sha = hashlib.sha256(data).hexdigest()
+    relpath = f"images/{sha[:2]}/{sha}.{ext}"
+    path = resolve_inside(root, relpath)
+    if not (path.is_file() and path.stat().st_size == len(data)):
+        write_atomic(path, data)
+    width, height = (None, None) if ext == "svg" else image_size(data)
+    return StoredImage(sha, relpath, mime, len(data), width, height)
+
+
+# --- raw pages --------------------------------------------------------------
+
+
+def _stamp(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def store_raw(
+    root: Path,
+    biz: str | None,
+    mid: str | None,
+    idx: str | None,
+    fetched_at: datetime,
+    html: bytes,
+) -> str:
+    """Store a fetched page gzip-compressed; return its relpath.
+
+    `raw/<biz>/<mid>_<idx>/<YYYYmmddTHHMMSSZ>.html.gz` (UTC; naive = UTC). The
+    gzip stream is deterministic, so storing the same page again writes
+    nothing; a different page fetched in the same second gets a hash suffix.
+    """
+    folder = "/".join(
+        (
+            "raw",
+            safe_component(biz, fallback="unknown"),
+            f"{safe_component(mid, 40, 'unknown')}_{safe_component(idx, 20, 'unknown')}",
+        )
+    )
+    blob = gzip.compress(html, mtime=0)
+    relpath = f"{folder}/{_stamp(fetched_at)}.html.gz"
+    path = resolve_inside(root, relpath)
+    if path.exists() and not _same_bytes(path, blob):
+        relpath = f"{folder}/{_stamp(fetched_at)}-{hashlib.sha256(html).hexdigest()[:8]}.html.gz"
+        path = resolve_inside(root, relpath)
+    write_atomic(path, blob)
+    return relpath
+
+
+def read_raw(root: Path, relpath: str) -> bytes:
+    """The page bytes stored by store_raw (gunzipped)."""
+    data = resolve_inside(root, relpath).read_bytes()
+    return gzip.decompress(data) if relpath.endswith(".gz") else data

@@ -1,0 +1,226 @@
+"""`kind = "feed"`: any RSS 2.0 or Atom feed carrying WeChat article links.
+
+What RSSHub, we-mp-rss and wewe-rss publish. The body is handed to feedparser as bytes,
+so the encoding comes from the BOM or the XML prolog (GBK feeds work) and CDATA is read
+as text. From each item the source takes:
+
+- the item's own links (`link`, every `<link href>`, `guid`/`id`) that are WeChat article
+  links: they get the item's title, time, digest and cover;
+- article links inside the item's content and summary HTML. When the item has no own
+  WeChat link and its content names exactly one article, that one is the item's article
+  (a bridge linking to its own reader page) and gets the item's metadata; otherwise links
+  found in content are other articles and carry no metadata.
+
+The same article in several items is yielded once, first seen first.
+
+Feeds live on arbitrary hosts, which the HTTP client's WeChat allowlist refuses. A feed
+named in the user's config is trusted: the source exposes its host in `extra_hosts` (build
+the client with them allowed), and before fetching it adds its host to the client's
+allowlist itself if the client lacks it (`client.allow_host(host)` when the client has
+that method, else by extending `client.allowed_hosts`).
+"""
+
+from __future__ import annotations
+
+import calendar
+import html
+import re
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import feedparser
+
+from harvester.links import ArticleLink, LinkError, find_article_links, parse_link
+from harvester.sources.base import (
+    CHINA,
+    BaseSource,
+    Fetcher,
+    Listing,
+    SourceError,
+    register,
+    text_or_none,
+)
+
+MAX_DIGEST = 200
+_TAG = re.compile(r"<[^>]*>")
+_ENCODING_NOTES = (feedparser.CharacterEncodingOverride,)
+
+
+def parse_feed(data: bytes, *, source: str = "") -> tuple[list[Listing], list[str]]:
+    """Listings of an RSS or Atom document given as bytes (pure), and warnings.
+
+    SourceError when the bytes are not a feed at all.
+    """
+    what = f"feed {source}".strip()
+    parsed = feedparser.parse(data)
+    if not parsed.get("version") and not parsed.entries:
+        problem = parsed.get("bozo_exception")
+        detail = f" ({' '.join(str(problem).split())})" if problem else ""
+        raise SourceError(f"{what}: the answer is not an RSS or Atom feed{detail}")
+    warnings: list[str] = []
+    problem = parsed.get("bozo_exception")
+    # A charset declared one way and decoded another is feedparser coping, not a fault.
+    if parsed.bozo and parsed.entries and not isinstance(problem, _ENCODING_NOTES):
+        detail = " ".join(str(problem).split())
+        warnings.append(f"{what}: the feed is not well-formed, read what could be: {detail}")
+
+    listings: dict[str, Listing] = {}
+    for entry in parsed.entries:
+        for listing in _entry_listings(entry, source):
+            listings.setdefault(listing.link.key, listing)
+    return list(listings.values()), warnings
+
+
+def _entry_listings(entry: Mapping[str, Any], source: str) -> list[Listing]:
+    own = _own_links(entry)
+    in_content: dict[str, ArticleLink] = {}
+    for html_text in _content_html(entry):
+        for link in find_article_links(html_text):
+            in_content.setdefault(link.key, link)
+    for key in own:
+        in_content.pop(key, None)
+    if not own and len(in_content) == 1:
+        own, in_content = in_content, {}
+
+    title = _title(entry)
+    published = _published(entry)
+    digest = _digest(entry)
+    cover = _cover(entry)
+    result = [
+        Listing(link, title, published, cover, digest, source=source) for link in own.values()
+    ]
+    result += [Listing(link, source=source) for link in in_content.values()]
+    return result
+
+
+def _own_links(entry: Mapping[str, Any]) -> dict[str, ArticleLink]:
+    candidates: list[str] = []
+    if entry.get("link"):
+        candidates.append(entry["link"])
+    for item in entry.get("links") or []:
+        href = item.get("href") if isinstance(item, Mapping) else None
+        if href and item.get("rel", "alternate") in ("alternate", "related", "via"):
+            candidates.append(href)
+    if entry.get("id"):
+        candidates.append(entry["id"])
+    found: dict[str, ArticleLink] = {}
+    for text in candidates:
+        try:
+            link = parse_link(str(text))
+        except LinkError:
+            continue
+        found.setdefault(link.key, link)
+    return found
+
+
+def _content_html(entry: Mapping[str, Any]) -> list[str]:
+    texts = [c.get("value", "") for c in entry.get("content") or [] if isinstance(c, Mapping)]
+    if entry.get("summary"):
+        texts.append(entry["summary"])
+    return [t for t in texts if t]
+
+
+def _plain(text: str) -> str:
+    return " ".join(html.unescape(_TAG.sub(" ", text)).split())
+
+
+def _title(entry: Mapping[str, Any]) -> str | None:
+    title = entry.get("title")
+    if not title:
+        return None
+    detail = entry.get("title_detail") or {}
+    if "html" in str(detail.get("type", "")):
+        title = _plain(title)
+    return text_or_none(title)
+
+
+def _published(entry: Mapping[str, Any]) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if isinstance(value, time.struct_time):
+            return datetime.fromtimestamp(calendar.timegm(value), UTC).astimezone(CHINA)
+    return None
+
+
+def _digest(entry: Mapping[str, Any]) -> str | None:
+    summary = entry.get("summary")
+    if not summary:
+        return None
+    text = _plain(summary)
+    return text if text and len(text) <= MAX_DIGEST else None
+
+
+def _cover(entry: Mapping[str, Any]) -> str | None:
+    for key in ("media_thumbnail", "media_content"):
+        for item in entry.get(key) or []:
+            url = item.get("url") if isinstance(item, Mapping) else None
+            if url and (key == "media_thumbnail" or str(item.get("medium", "image")) == "image"):
+                return str(url)
+    for item in entry.get("enclosures") or []:
+        if isinstance(item, Mapping) and str(item.get("type", "")).startswith("image/"):
+            return text_or_none(item.get("href") or item.get("url"))
+    return None
+
+
+def allow_host(client: Fetcher, host: str) -> None:
+    """Let `client` fetch from `host` (a host the user's config names, so trusted)."""
+    method = getattr(client, "allow_host", None)
+    if callable(method):
+        method(host)
+        return
+    allowed = getattr(client, "allowed_hosts", None)
+    if allowed is not None and host not in allowed:
+        client.allowed_hosts = frozenset(allowed) | {host}  # type: ignore[attr-defined]
+
+
+@register("feed")
+class FeedSource(BaseSource):
+    KEYS = frozenset({"url"})
+
+    def __init__(self, config: Mapping[str, Any], context: Any) -> None:
+        super().__init__(config, context)
+        host = self._host()
+        self.extra_hosts = frozenset({host}) if host else frozenset()
+
+    def _host(self) -> str | None:
+        url = self.config.get("url")
+        if not isinstance(url, str):
+            return None
+        try:
+            host = urlsplit(url.strip()).hostname
+        except ValueError:
+            return None
+        return host.rstrip(".").lower() if host else None
+
+    def default_name(self) -> str:
+        url = self.config.get("url")
+        if isinstance(url, str) and url.strip():
+            parts = urlsplit(url.strip())
+            return f"feed:{parts.hostname or ''}{parts.path}"
+        return "feed"
+
+    def check(self) -> None:
+        self.check_common()
+        url = self.require_str("url")
+        try:
+            parts = urlsplit(url)
+        except ValueError as error:
+            raise self.config_error("url", f"is not a URL: {error}") from None
+        if parts.scheme not in ("http", "https"):
+            raise self.config_error("url", f"must be an http:// or https:// URL, not {url!r}")
+        if not parts.hostname:
+            raise self.config_error("url", f"has no host: {url!r}")
+
+    def listings(self) -> Iterator[Listing]:
+        self.check()
+        client = self.client()
+        host = self._host()
+        if host:
+            allow_host(client, host)
+        response = client.get(self.require_str("url"), kind="api")
+        listings, warnings = parse_feed(response.content, source=self.name)
+        self.warnings.extend(warnings)
+        yield from listings

@@ -602,6 +602,63 @@ def mark_status(
         return _set_status(db, row, status, when, raw_path)
 
 
+def update_rendering(db: sqlite_utils.Database, key: str, *, md_path: str, body_text: str) -> bool:
+    """Store a re-rendered Markdown body (rebuild, newly downloaded images): no revision."""
+    with _write(db):
+        row = get_article(db, key)
+        if row is None:
+            raise KeyError(key)
+        if (row["md_path"], row["body_text"]) == (md_path, body_text):
+            return False
+        db.execute(
+            "UPDATE articles SET md_path = ?, body_text = ? WHERE key = ?",
+            [md_path, body_text, key],
+        )
+        _index_text(db, key, row["title"], body_text)
+        return True
+
+
+REKEYED_COLUMNS = (
+    ("revisions", "article_key"),
+    ("article_images", "article_key"),
+    ("links", "from_key"),
+    ("links", "to_key"),
+    ("articles_search", "key"),
+    ("fetches", "article_key"),
+)
+
+
+def rekey_article(db: sqlite_utils.Database, old_key: str, new_key: str) -> bool:
+    """Move an article known by a short-link key to its `biz:mid:idx` key, history included.
+
+    False when there is nothing to move (no `old_key`, or `new_key` already taken).
+    """
+    with _write(db):
+        if get_article(db, old_key) is None or get_article(db, new_key) is not None:
+            return False
+        db.execute("PRAGMA defer_foreign_keys = ON")
+        db.execute("UPDATE articles SET key = ? WHERE key = ?", [new_key, old_key])
+        for table, column in REKEYED_COLUMNS:
+            db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", [new_key, old_key])
+        return True
+
+
+def stored_images(db: sqlite_utils.Database, key: str) -> dict[str, StoredImage]:
+    """Images of an article already stored, by original URL: what a re-fetch need not download."""
+    rows = db.query(
+        """SELECT article_images.url, images.* FROM article_images
+        JOIN images ON images.sha256 = article_images.sha256
+        WHERE article_images.article_key = ? AND article_images.status = 'ok'""",
+        [key],
+    )
+    return {
+        row["url"]: StoredImage(
+            row["sha256"], row["path"], row["mime"], row["size"], row["width"], row["height"]
+        )
+        for row in rows
+    }
+
+
 @dataclass(frozen=True)
 class ImageEntry:
     """One image of an article: `image` is None when it could not be stored (missing)."""

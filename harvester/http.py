@@ -75,6 +75,10 @@ WECHAT_HOSTS = frozenset(
         "mpvideo.qpic.cn",
     }
 )
+IMAGE_HOSTS = WECHAT_HOSTS - {"mp.weixin.qq.com"}
+# Image CDNs bear far more than the article host, which is what verification guards.
+IMAGE_HOST_RATE = 8.0
+IMAGE_HOST_CONCURRENCY = 4
 # mmbiz answers a foreign Referer with a "not allowed" placeholder image: WeChat's other
 # hosts get this one; mp.weixin.qq.com itself and non-WeChat hosts get none.
 WECHAT_REFERER = "https://mp.weixin.qq.com/"
@@ -429,7 +433,8 @@ class _Attempt:
 class _HostGate:
     """Per-host politeness state: concurrency semaphore, next allowed start, counter."""
 
-    def __init__(self, concurrency: int) -> None:
+    def __init__(self, concurrency: int, requests_per_second: float | None) -> None:
+        self.requests_per_second = requests_per_second
         self.semaphore = threading.BoundedSemaphore(concurrency)
         self.lock = threading.Lock()
         self.next_start: float | None = None
@@ -446,6 +451,8 @@ class HttpClient:
     is min(backoff_cap, backoff_base * 2**(n-1)) plus jitter; a 429's Retry-After is
     waited exactly when at most `retry_after_cap`. `max_bytes` caps a body (per call
     override in `get`). `relay` is {host: base URL}, see `relay_from_env`.
+    `host_limits` is {host: (requests_per_second, concurrency)} for hosts that take
+    other limits than the default (image CDNs bear far more than the article host).
     `sleep`, `clock` (monotonic), `wall_clock` (Unix time), `rng` (has .random())
     and `transport` (an httpx transport) are for tests.
 
@@ -462,6 +469,7 @@ class HttpClient:
         retries: int = 3,
         max_bytes: int = DEFAULT_MAX_BYTES,
         relay: Mapping[str, str] | None = None,
+        host_limits: Mapping[str, tuple[float | None, int]] | None = None,
         allowed_hosts: Iterable[str] = WECHAT_HOSTS,
         backoff_base: float = 1.0,
         backoff_cap: float = 60.0,
@@ -487,6 +495,7 @@ class HttpClient:
         self.relay: dict[str, str] = {
             _norm_host(h): b.rstrip("/") for h, b in (relay or {}).items()
         }
+        self.host_limits = {_norm_host(h): limit for h, limit in (host_limits or {}).items()}
         self.allowed_hosts = frozenset(_norm_host(h) for h in allowed_hosts)
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -611,7 +620,10 @@ class HttpClient:
         with self._gates_lock:
             gate = self._gates.get(host)
             if gate is None:
-                gate = self._gates[host] = _HostGate(self.concurrency)
+                rate, concurrency = self.host_limits.get(
+                    host, (self.requests_per_second, self.concurrency)
+                )
+                gate = self._gates[host] = _HostGate(concurrency, rate)
             return gate
 
     def _random(self) -> float:
@@ -620,9 +632,9 @@ class HttpClient:
 
     def _wait_turn(self, gate: _HostGate) -> None:
         """Reserve the next start slot for this host and sleep until it comes."""
-        if self.requests_per_second is None:
+        if gate.requests_per_second is None:
             return
-        interval = 1.0 / self.requests_per_second
+        interval = 1.0 / gate.requests_per_second
         with gate.lock:
             now = self._clock()
             start = now if gate.next_start is None else max(now, gate.next_start)

@@ -685,6 +685,22 @@ def test_rate_limit_is_per_host(fake_wechat, article, image) -> None:
     assert clock.sleeps == [1.0]
 
 
+def test_host_limits_give_one_host_its_own_rate(fake_wechat, article, image) -> None:
+    clock = FakeTime()
+    with client_for(
+        fake_wechat,
+        requests_per_second=1,
+        host_limits={"mmbiz.qpic.cn": (4, 2)},
+        sleep=clock.sleep,
+        clock=clock.clock,
+    ) as client:
+        client.get(IMG, kind="image")
+        client.get(IMG, kind="image")
+        client.get(LONG)
+        client.get(LONG)
+    assert clock.sleeps == [0.25, 1.0]
+
+
 def test_rate_limit_adds_jitter_as_a_fraction_of_the_interval(fake_wechat, article) -> None:
     clock = FakeTime()
     with client_for(

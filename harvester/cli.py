@@ -1,0 +1,300 @@
+"""The `harvester` command: wires readers, converters and the archive together, nothing more."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from harvester.archiver import Archive
+from harvester.convert import ConvertResult, convert_source
+from harvester.errors import InputError, TryLater
+from harvester.http import (
+    IMAGE_HOST_CONCURRENCY,
+    IMAGE_HOST_RATE,
+    IMAGE_HOSTS,
+    HttpClient,
+    relay_from_env,
+)
+from harvester.jobs import Summary, fetch_links, import_paths, rebuild_all, source_files
+from harvester.links import ArticleLink, LinkError, parse_link
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_TRY_LATER = 0, 1, 2, 75
+
+
+def fail(message: str) -> None:
+    click.echo(f"harvester: {message}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="wechat-archive")
+def cli() -> None:
+    """Archive WeChat official-account articles as Markdown, images and a searchable index."""
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each article under DIR/articles/<account>/<year>/ instead of stdout.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object a source.")
+def convert(sources: tuple[Path, ...], out_dir: Path | None, as_json: bool) -> None:
+    """Convert saved WeChat pages or seed-format files to Markdown, offline."""
+    exit_code = EXIT_OK
+    for source in sources:
+        try:
+            result = convert_source(source, out_dir)
+        except InputError as error:
+            fail(str(error))
+            exit_code = max(exit_code, EXIT_USAGE)
+            continue
+        if as_json:
+            click.echo(json.dumps(result.record(), ensure_ascii=False))
+        if result.markdown is None:
+            if not as_json:
+                fail(f"{source}: {describe_non_article(result)}")
+                exit_code = max(exit_code, EXIT_SOME_FAILED)
+        elif out_dir is None and not as_json:
+            click.echo(result.markdown, nl=False)
+    sys.exit(exit_code)
+
+
+def describe_non_article(result: ConvertResult) -> str:
+    reasons = {
+        "deleted": "the article was deleted by its author",
+        "blocked": "the article was blocked for violating rules",
+        "unavailable": "the content is temporarily unavailable",
+        "expired": "the link has expired",
+        "verification": "WeChat served its anti-bot verification page, not the article",
+        "link": "a bare link request that was never fetched; fetch it with `harvester fetch`",
+    }
+    return f"{result.page.kind} page, nothing to convert ({reasons[result.page.kind]})"
+
+
+def archive_option(command):
+    return click.option(
+        "--archive",
+        "archive_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="HARVESTER_ARCHIVE",
+        default="wechat-archive",
+        show_default=True,
+        help="The archive folder (or set HARVESTER_ARCHIVE).",
+    )(command)
+
+
+def existing_archive(archive_dir: Path) -> Path:
+    if not (archive_dir / "archive.db").is_file():
+        raise InputError(f"{archive_dir}: no archive here (no archive.db); archive something first")
+    return archive_dir
+
+
+@cli.command()
+@archive_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8001, show_default=True, type=int, help="Port to listen on.")
+def serve(archive_dir: Path, host: str, port: int) -> None:
+    """Browse and search the archive in Datasette (read-only)."""
+    from archive.serve import serve_archive
+
+    serve_archive(existing_archive(archive_dir), host=host, port=port)
+
+
+@cli.command()
+@click.argument("query")
+@archive_option
+@click.option("--limit", default=20, show_default=True, type=int, help="Most results to show.")
+def search(query: str, archive_dir: Path, limit: int) -> None:
+    """Full-text search of the archive (Chinese and Latin), best matches first."""
+    from archive.search_cli import print_search
+
+    print_search(existing_archive(archive_dir), query, limit=limit)
+
+
+@cli.group()
+def export() -> None:
+    """Export the archive to other tools."""
+
+
+@export.command("hugo")
+@click.argument("site_dir", type=click.Path(file_okay=False, path_type=Path))
+@archive_option
+def export_hugo_command(site_dir: Path, archive_dir: Path) -> None:
+    """Write a Hugo site tree (content/ and static/) from the archive; only what changed."""
+    from archive.hugo import export_hugo
+
+    summary = export_hugo(existing_archive(archive_dir), site_dir)
+    click.echo(summary)
+
+
+def env_number(name: str, default: float) -> float:
+    value = os.environ.get(name, "")
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise InputError(f"{name}={value!r}: not a number") from None
+    if number <= 0:
+        raise InputError(f"{name}={value!r}: must be greater than 0")
+    return number
+
+
+def open_client() -> HttpClient:
+    """The one client, polite to WeChat, relayed where HARVESTER_RELAY says.
+
+    HARVESTER_RATE (requests a second per host) and HARVESTER_BACKOFF (first retry
+    wait, seconds) are for users fetching through their own caching relay, and tests.
+    """
+    rate = env_number("HARVESTER_RATE", 0.5)
+    image_limit = (max(rate, IMAGE_HOST_RATE), IMAGE_HOST_CONCURRENCY)
+    return HttpClient(
+        relay=relay_from_env(os.environ),
+        requests_per_second=rate,
+        host_limits=dict.fromkeys(IMAGE_HOSTS, image_limit),
+        backoff_base=env_number("HARVESTER_BACKOFF", 1.0),
+    )
+
+
+def progress_reporter(total: int | None, label: str):
+    """A progress bar on a terminal; silence for cron."""
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext(lambda _item: None)
+    return terminal_progress(total, label)
+
+
+@contextlib.contextmanager
+def terminal_progress(total: int | None, label: str):
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(label, total=total)
+
+        def advance(item: str) -> None:
+            bar.update(task, advance=1, description=f"{label} {item[-40:]}")
+
+        yield advance
+
+
+def finish(summary: Summary, archive: Archive, exit_code: int = EXIT_OK) -> None:
+    for failure in summary.failures:
+        fail(failure)
+    click.echo(f"{summary.line()} (archive: {archive.root})")
+    archive.close()
+    sys.exit(max(exit_code, EXIT_SOME_FAILED if summary.counts["failed"] else EXIT_OK))
+
+
+def read_links(arguments: tuple[str, ...]) -> tuple[list[ArticleLink], list[str]]:
+    """Parsed links and one error line for each argument (or stdin line) that is not a link."""
+    texts = []
+    for argument in arguments:
+        if argument == "-":
+            texts += [
+                line.strip() for line in sys.stdin if line.strip() and not line.startswith("#")
+            ]
+        else:
+            texts.append(argument)
+    links, errors = [], []
+    for text in texts:
+        try:
+            links.append(parse_link(text))
+        except LinkError as error:
+            errors.append(str(error))
+    return list({link.key: link for link in links}.values()), errors
+
+
+@cli.command()
+@click.argument("urls", nargs=-1, required=True)
+@archive_option
+@click.option("--refresh", is_flag=True, help="Fetch again articles already archived.")
+def fetch(urls: tuple[str, ...], archive_dir: Path, refresh: bool) -> None:
+    """Fetch articles by link (long or short; `-` reads links from stdin) and archive them."""
+    links, errors = read_links(urls)
+    for error in errors:
+        fail(error)
+    archive = Archive.open(archive_dir)
+    if not refresh:
+        links = [link for link in links if not archive.has_link(link)]
+    with open_client() as client, progress_reporter(len(links), "fetch") as advance:
+        summary = fetch_links(archive, client, links, progress=advance)
+    finish(summary, archive, EXIT_USAGE if errors else EXIT_OK)
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@archive_option
+@click.option("--no-images", is_flag=True, help="Keep image links remote; download nothing.")
+def import_command(paths: tuple[Path, ...], archive_dir: Path, no_images: bool) -> None:
+    """Import seed-format files (or saved pages), and folders of them, into the archive."""
+    missing = [path for path in paths if not path.exists()]
+    if missing:
+        raise InputError(f"{missing[0]}: no such file or folder")
+    files = list(source_files(paths))
+    archive = Archive.open(archive_dir)
+    client = contextlib.nullcontext(None) if no_images else open_client()
+    with client as http, progress_reporter(len(files), "import") as advance:
+        summary = import_paths(archive, http, files, progress=advance)
+    finish(summary, archive)
+
+
+@cli.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="HARVESTER_CONFIG",
+    default="harvester.toml",
+    show_default=True,
+    help="The harvest config (TOML).",
+)
+@click.option(
+    "--archive",
+    "archive_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="HARVESTER_ARCHIVE",
+    default=None,
+    help="The archive folder (default: the config's `archive`, else ./wechat-archive).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for monitoring.")
+def harvest(config_path: Path, archive_dir: Path | None, as_json: bool) -> None:
+    """The cron job: ask every configured source, archive what is new."""
+    from harvester.harvest import run_harvest
+
+    sys.exit(run_harvest(config_path, archive_dir, as_json=as_json))
+
+
+@cli.command()
+@archive_option
+def rebuild(archive_dir: Path) -> None:
+    """Re-convert every article from its stored raw HTML, without the network."""
+    archive = Archive.open(existing_archive(archive_dir))
+    count = archive.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+    with progress_reporter(count, "rebuild") as advance:
+        summary = rebuild_all(archive, progress=advance)
+    finish(summary, archive)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, standalone_mode=False, prog_name="harvester")
+    except click.exceptions.Abort:
+        fail("aborted")
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(EXIT_USAGE)
+    except InputError as error:
+        fail(str(error))
+        sys.exit(EXIT_USAGE)
+    except TryLater as error:
+        fail(str(error))
+        sys.exit(EXIT_TRY_LATER)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(EXIT_OK)

@@ -1,0 +1,203 @@
+"""The archiving commands (`fetch`, `import`, `rebuild`) as functions the CLI wires up."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from archive.files import StoredImage, read_raw, write_file
+from archive.index import (
+    finish_run,
+    get_article,
+    mark_status,
+    record_fetch,
+    start_run,
+    update_rendering,
+)
+from harvester.archiver import Archive, page_images
+from harvester.document import render_article
+from harvester.errors import InputError, TryLater
+from harvester.fetching import download_images, fetch_capture
+from harvester.http import FetchError, HttpClient
+from harvester.links import ArticleLink
+from harvester.reader import decode_source, parse_source, read_source
+
+SUMMARY_ORDER = ("new", "updated", "unchanged", "deleted", "failed")
+SOURCE_SUFFIXES = (".md", ".txt", ".html", ".htm")
+RETRY_AFTER_VERIFICATION = timedelta(hours=6)
+
+Progress = Callable[[str], None]
+
+
+def no_progress(_: str) -> None:
+    return None
+
+
+@dataclass
+class Summary:
+    """Counts of one command's outcomes and the failures, each named."""
+
+    counts: Counter = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+    def add(self, outcome: str) -> None:
+        self.counts[outcome] += 1
+
+    def fail(self, message: str) -> None:
+        self.counts["failed"] += 1
+        self.failures.append(message)
+
+    def line(self) -> str:
+        names = list(SUMMARY_ORDER) + sorted(set(self.counts) - set(SUMMARY_ORDER))
+        return ", ".join(f"{self.counts[name]} {name}" for name in names)
+
+
+def verification_message(url: str) -> str:
+    retry_at = datetime.now(UTC) + RETRY_AFTER_VERIFICATION
+    return (
+        f"{url}: WeChat served its verification page (too many requests); stopped. "
+        f"Try again after {retry_at:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+def fetch_links(
+    archive: Archive,
+    client: HttpClient,
+    links: Iterable[ArticleLink],
+    *,
+    command: str = "fetch",
+    progress: Progress = no_progress,
+) -> Summary:
+    """Fetch, download images and archive each link; stops with TryLater on verification."""
+    summary = Summary()
+    run_id = start_run(archive.db, command)
+    outcome, message = "ok", None
+    try:
+        for link in links:
+            progress(link.url)
+            archive_link(archive, client, link, summary, run_id)
+    except TryLater as error:
+        outcome, message = "try-later", str(error)
+        raise
+    finally:
+        if summary.failures and outcome == "ok":
+            outcome = "partial"
+        finish_run(archive.db, run_id, outcome, dict(summary.counts), message)
+    return summary
+
+
+def archive_link(
+    archive: Archive, client: HttpClient, link: ArticleLink, summary: Summary, run_id: int
+) -> None:
+    try:
+        capture = fetch_capture(client, link)
+    except (FetchError, InputError) as error:
+        record_fetch(archive.db, link.url, outcome="failed", error=str(error), run_id=run_id)
+        summary.fail(str(error) if link.url in str(error) else f"{link.url}: {error}")
+        return
+    page = capture.page
+    record_fetch(archive.db, link.url, outcome=page.kind, status=200, run_id=run_id)
+    if page.kind == "verification":
+        raise TryLater(verification_message(link.url))
+    key = archive.resolve_key(page, link.key)
+    if not page.is_article:
+        if key is None or get_article(archive.db, key) is None:
+            summary.fail(f"{link.url}: {page.kind} page; the article was never archived")
+            return
+        changed = mark_status(archive.db, key, page.kind, capture.fetched_at)
+        summary.add("deleted" if changed else "unchanged")
+        return
+    images = download_images(client, archive.root, page_images(page), archive.known_images(key))
+    summary.add(archive.save(page, capture.raw, capture.fetched_at, images))
+
+
+def source_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files named, and the seed-format files under folders named, in a stable order."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES
+            )
+        else:
+            yield path
+
+
+def import_paths(
+    archive: Archive,
+    client: HttpClient | None,
+    paths: Iterable[Path],
+    *,
+    progress: Progress = no_progress,
+) -> Summary:
+    """Archive seed-format files (or saved pages); images downloaded unless client is None."""
+    summary = Summary()
+    run_id = start_run(archive.db, "import")
+    try:
+        for path in paths:
+            progress(str(path))
+            import_one(archive, client, path, summary)
+    finally:
+        outcome = "partial" if summary.failures else "ok"
+        finish_run(archive.db, run_id, outcome, dict(summary.counts))
+    return summary
+
+
+def import_one(archive: Archive, client: HttpClient | None, path: Path, summary: Summary) -> None:
+    try:
+        page = read_source(path)
+    except InputError as error:
+        summary.fail(str(error))
+        return
+    if page.kind == "link":
+        summary.add("skipped")
+        summary.failures.append(f"{path}: a bare link, never fetched; run harvester fetch on it")
+        return
+    if not page.is_article:
+        summary.fail(f"{path}: {page.kind} page, nothing archived")
+        return
+    known = archive.known_images(archive.resolve_key(page))
+    urls = page_images(page)
+    if client is None:
+        images: dict[str, StoredImage | str] = {
+            url: known.get(url) or "not downloaded (--no-images)" for url in urls
+        }
+    else:
+        images = download_images(client, archive.root, urls, known)
+    fetched_at = page.fetched_at or datetime.now(UTC)
+    summary.add(archive.save(page, path.read_bytes(), fetched_at, images))
+
+
+def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summary:
+    """Re-convert every article from its stored raw capture, offline; no revisions added."""
+    summary = Summary()
+    rows = list(
+        archive.db.query("SELECT key FROM articles WHERE raw_path IS NOT NULL ORDER BY key")
+    )
+    for row in rows:
+        progress(row["key"])
+        try:
+            summary.add(rebuild_one(archive, row["key"]))
+        except (InputError, OSError, ValueError) as error:
+            summary.fail(f"{row['key']}: {error}")
+    return summary
+
+
+def rebuild_one(archive: Archive, key: str) -> str:
+    row = get_article(archive.db, key)
+    page = parse_source(decode_source(read_raw(archive.root, row["raw_path"])))
+    if not page.is_article:
+        return "unchanged"
+    page.short_url = page.short_url or row["short_url"]
+    page.fetched_at = datetime.fromisoformat(row["first_fetched_at"])
+    if page.key is None or page.key != key:
+        page.biz, page.mid, page.idx = row["biz"], row["mid"], row["idx"]
+    body = archive.render_body(page, row["md_path"], archive.known_images(key))
+    status = row["status"]
+    written = write_file(
+        archive.root, row["md_path"], render_article(page, body, status=status).encode("utf-8")
+    )
+    changed = update_rendering(archive.db, key, md_path=row["md_path"], body_text=body)
+    return "updated" if written or changed else "unchanged"

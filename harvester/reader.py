@@ -1,0 +1,59 @@
+"""Reading one saved source (a served page or a seed-format file) into a Page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from harvester.errors import InputError
+from harvester.model import Page
+from harvester.page import parse_page
+from harvester.seedfile import looks_like_seed, parse_seed
+
+META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_-]+)""", re.I)
+HTML_OPEN = re.compile(r"<html[\s>]", re.I)
+HTML_CLOSE = re.compile(r"</html\s*>", re.I)
+
+
+def decode_source(data: bytes) -> str:
+    """Text of a saved file: UTF-8 (with or without BOM), else the charset its <meta> names."""
+    if not data.strip():
+        raise InputError("empty file")
+    if b"\x00" in data[:8192]:
+        raise InputError("binary file, not HTML or Markdown")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    declared = META_CHARSET.search(data[:4096])
+    if declared:
+        try:
+            return data.decode(declared.group(1).decode("ascii"))
+        except (LookupError, UnicodeDecodeError):
+            pass
+    raise InputError("not UTF-8 text and no usable <meta charset>")
+
+
+def parse_source(text: str) -> Page:
+    """A seed-format file if it opens with front matter, else a served WeChat page."""
+    if looks_like_seed(text):
+        return parse_seed(text)
+    if HTML_OPEN.search(text[:65536]) and not HTML_CLOSE.search(text[-65536:]):
+        raise InputError("truncated page: it has <html> but no closing </html>")
+    return parse_page(text)
+
+
+def read_source(path: Path) -> Page:
+    """Raises InputError, its message prefixed with the path, for anything unusable."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a file") from None
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        return parse_source(decode_source(data))
+    except InputError as error:
+        raise InputError(f"{path}: {error}") from None

@@ -1,0 +1,362 @@
+"""`harvester fetch`, `import` and `rebuild` end to end, through the fake WeChat on loopback."""
+
+from __future__ import annotations
+
+import gzip
+import sqlite3
+from pathlib import Path
+
+import pytest
+from fakewechat import FakeWeChat, make_article_html
+
+from harvester.cli import main
+
+BIZ = "MzkxMTAwMDAwMQ=="
+SN = "0123456789abcdef0123456789abcdef"
+CT = 1767225600  # 2026-01-01 08:00 China time
+
+
+def image_url(name: str) -> str:
+    return f"https://mmbiz.qpic.cn/mmbiz_png/{name}/640?wx_fmt=png&from=appmsg"
+
+
+def add_article(
+    fake: FakeWeChat,
+    mid: int,
+    *,
+    title: str = "神经修复与再生",
+    body: str = "<p><span leaf>神经再生是一个复杂的过程。</span></p>",
+    images: tuple[str, ...] = ("a1", "a2"),
+    short_id: str | None = None,
+) -> str:
+    urls = [image_url(name) for name in images]
+    for url in urls:
+        fake.add_image(url)
+    page = make_article_html(title, "神经科学", BIZ, mid, 1, SN, CT, body, urls)
+    return fake.add_article(BIZ, mid, 1, SN, page, short_id=short_id)
+
+
+def harvester(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exited.value.code, out, err
+
+
+def query(archive: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(archive / "archive.db") as db:
+        return db.execute(sql).fetchall()
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    return tmp_path / "archive"
+
+
+@pytest.fixture
+def served(fake_wechat: FakeWeChat, relay_env: str, monkeypatch: pytest.MonkeyPatch) -> FakeWeChat:
+    """The fake WeChat, relayed to, with politeness and retry waits made instant."""
+    monkeypatch.setenv("HARVESTER_RATE", "1000")
+    monkeypatch.setenv("HARVESTER_BACKOFF", "0.001")
+    return fake_wechat
+
+
+def test_fetch_archives_markdown_images_and_index_row(served, archive, capsys):
+    url = add_article(served, 100)
+    code, out, err = harvester(capsys, "fetch", url, "--archive", str(archive))
+    assert (code, err) == (0, "")
+    assert out.startswith("1 new, 0 updated, 0 unchanged, 0 deleted, 0 failed")
+    [(key, md_path, status)] = query(archive, "SELECT key, md_path, status FROM articles")
+    assert (key, status) == (f"{BIZ}:100:1", "live")
+    text = (archive / md_path).read_text(encoding="utf-8")
+    assert 'title: "神经修复与再生"' in text
+    assert "神经再生是一个复杂的过程。" in text
+    assert query(archive, "SELECT count(*) FROM images") == [(2,)]
+
+
+def test_fetched_markdown_links_images_to_local_files(served, archive, capsys):
+    url = add_article(served, 101)
+    harvester(capsys, "fetch", url, "--archive", str(archive))
+    [(md_path,)] = query(archive, "SELECT md_path FROM articles")
+    md_file = archive / md_path
+    targets = [
+        line.split("](", 1)[1].rstrip(")")
+        for line in md_file.read_text(encoding="utf-8").splitlines()
+        if line.startswith("![")
+    ]
+    assert len(targets) == 2
+    assert all((md_file.parent / target).resolve().is_file() for target in targets)
+    assert all("mmbiz" not in target for target in targets)
+
+
+def test_refetching_unchanged_article_adds_nothing_and_rewrites_no_file(served, archive, capsys):
+    url = add_article(served, 102)
+    harvester(capsys, "fetch", url, "--archive", str(archive))
+    [(md_path,)] = query(archive, "SELECT md_path FROM articles")
+    before = (archive / md_path).stat().st_mtime_ns
+    code, out, _ = harvester(capsys, "fetch", url, "--refresh", "--archive", str(archive))
+    assert code == 0
+    assert out.startswith("0 new, 0 updated, 1 unchanged")
+    assert (archive / md_path).stat().st_mtime_ns == before
+    assert query(archive, "SELECT count(*) FROM revisions") == [(1,)]
+
+
+def test_fetching_an_archived_link_without_refresh_makes_no_request(served, archive, capsys):
+    url = add_article(served, 103, images=())
+    harvester(capsys, "fetch", url, "--archive", str(archive))
+    served.clear_requests()
+    code, out, _ = harvester(capsys, "fetch", url, "--archive", str(archive))
+    assert (code, served.requests) == (0, [])
+    assert out.startswith("0 new, 0 updated, 0 unchanged")
+
+
+def test_changed_article_adds_a_revision_and_keeps_the_old_raw_page(served, archive, capsys):
+    url = add_article(served, 104, images=())
+    harvester(capsys, "fetch", url, "--archive", str(archive))
+    add_article(served, 104, images=(), body="<p>作者修改了这一段。</p>")
+    code, out, _ = harvester(capsys, "fetch", url, "--refresh", "--archive", str(archive))
+    assert code == 0
+    assert out.startswith("0 new, 1 updated")
+    revisions = query(archive, "SELECT change, raw_path FROM revisions ORDER BY id")
+    assert [change for change, _ in revisions] == ["new", "content"]
+    old_raw = gzip.decompress((archive / revisions[0][1]).read_bytes()).decode("utf-8")
+    assert "神经再生是一个复杂的过程" in old_raw
+    [(body,)] = query(archive, "SELECT body_text FROM articles")
+    assert "作者修改了这一段。" in body
+
+
+def test_article_deleted_since_archived_is_marked_and_keeps_its_files(served, archive, capsys):
+    url = add_article(served, 105, images=())
+    harvester(capsys, "fetch", url, "--archive", str(archive))
+    [(md_path,)] = query(archive, "SELECT md_path FROM articles")
+    kept = (archive / md_path).read_bytes()
+    served.fault("/s", "deleted")
+    code, out, _ = harvester(capsys, "fetch", url, "--refresh", "--archive", str(archive))
+    assert code == 0
+    assert out.startswith("0 new, 0 updated, 0 unchanged, 1 deleted, 0 failed")
+    assert query(archive, "SELECT status FROM articles") == [("deleted",)]
+    assert (archive / md_path).read_bytes() == kept
+
+
+def test_deleted_page_for_an_unknown_article_is_a_named_failure(served, archive, capsys):
+    served.fault("/s", "deleted")
+    url = f"https://mp.weixin.qq.com/s?__biz={BIZ}&mid=106&idx=1&sn={SN}"
+    code, _, err = harvester(capsys, "fetch", url, "--archive", str(archive))
+    assert code == 1
+    assert err == f"harvester: {url}: deleted page; the article was never archived\n"
+
+
+def test_verification_page_stops_the_run_with_exit_75_and_archives_nothing(served, archive, capsys):
+    first, second = add_article(served, 107), add_article(served, 108)
+    served.fault("/s", "verify")
+    code, _, err = harvester(capsys, "fetch", first, second, "--archive", str(archive))
+    assert code == 75
+    assert "verification page" in err and "Try again after" in err
+    assert len(err.strip().splitlines()) == 1
+    assert query(archive, "SELECT count(*) FROM articles") == [(0,)]
+    assert not any("mid=108" in path for path in served.paths())
+
+
+def test_short_link_is_archived_under_its_full_key(served, archive, capsys):
+    add_article(served, 109, short_id="Abc_def-123", images=())
+    code, _, _ = harvester(
+        capsys, "fetch", "https://mp.weixin.qq.com/s/Abc_def-123", "--archive", str(archive)
+    )
+    assert code == 0
+    assert query(archive, "SELECT key, short_url FROM articles") == [
+        (f"{BIZ}:109:1", "https://mp.weixin.qq.com/s/Abc_def-123")
+    ]
+
+
+def test_failed_image_keeps_the_remote_link_and_is_retried_next_run(served, archive, capsys):
+    url = add_article(served, 110, images=("ok1", "broken"))
+    served.fault("/mmbiz_png/broken", "500")
+    code, out, _ = harvester(capsys, "fetch", url, "--archive", str(archive))
+    assert (code, out.split(" (")[0]) == (0, "1 new, 0 updated, 0 unchanged, 0 deleted, 0 failed")
+    assert query(archive, "SELECT status FROM article_images ORDER BY position") == [
+        ("ok",),
+        ("missing",),
+    ]
+    [(md_path,)] = query(archive, "SELECT md_path FROM articles")
+    assert image_url("broken") in (archive / md_path).read_text(encoding="utf-8")
+    served.clear_faults()
+    harvester(capsys, "fetch", url, "--refresh", "--archive", str(archive))
+    assert query(archive, "SELECT status FROM article_images ORDER BY position") == [
+        ("ok",),
+        ("ok",),
+    ]
+    assert image_url("broken") not in (archive / md_path).read_text(encoding="utf-8")
+
+
+def test_an_image_url_answering_html_is_recorded_missing(served, archive, capsys):
+    url = add_article(served, 111, images=("fake",))
+    served.fault("/mmbiz_png/fake", "html_image")
+    harvester(capsys, "fetch", url, "--archive", str(archive))
+    [(status, error)] = query(archive, "SELECT status, error FROM article_images")
+    assert status == "missing"
+    assert "expected an image" in error
+
+
+def test_unreachable_page_is_a_named_failure_with_exit_1(served, archive, capsys):
+    url = add_article(served, 112, images=())
+    served.fault("/s", "500")
+    code, out, err = harvester(capsys, "fetch", url, "--archive", str(archive))
+    assert code == 1
+    assert err.startswith(f"harvester: {url}")
+    assert "HTTP 500" in err
+    assert out.startswith("0 new, 0 updated, 0 unchanged, 0 deleted, 1 failed")
+
+
+def test_bad_link_argument_is_named_and_the_good_ones_are_still_fetched(served, archive, capsys):
+    url = add_article(served, 113, images=())
+    code, out, err = harvester(
+        capsys, "fetch", "https://example.com/s/abc", url, "--archive", str(archive)
+    )
+    assert code == 2
+    assert err.startswith("harvester: 'https://example.com/s/abc' is not a WeChat article link")
+    assert out.startswith("1 new")
+
+
+def test_hostile_title_and_account_stay_inside_the_archive(served, archive, capsys):
+    hostile = "../../../../etc/passwd\x00" + "长" * 400
+    page = make_article_html(hostile, "/abs/../..", BIZ, 114, 1, SN, CT, "<p>正文</p>")
+    url = served.add_article(BIZ, 114, 1, SN, page)
+    code, _, _ = harvester(capsys, "fetch", url, "--archive", str(archive))
+    assert code == 0
+    [(md_path,)] = query(archive, "SELECT md_path FROM articles")
+    resolved = (archive / md_path).resolve()
+    assert resolved.is_relative_to(archive.resolve())
+    assert len(resolved.name.encode()) < 255
+
+
+def seed_file(folder: Path, name: str, short_id: str, images: tuple[str, ...]) -> Path:
+    imgs = "".join(f'<p><img data-src="{image_url(i)}" src="{image_url(i)}"></p>' for i in images)
+    text = (
+        f'---\ntitle: "{name}"\ndate: 2026-01-26T00:00:16Z\ndraft: ["false"]\n'
+        f'tags: [\n  "fetched",\n  "神经科学"\n]\ncategories: ["Acdemic"]\n---\n'
+        f"{name} by 神经科学\n------\n<div><p><span leaf>{name}的正文。</span></p>{imgs}</div>  \n"
+        f'<hr>\n<a href="https://mp.weixin.qq.com/s/{short_id}",target="_blank" '
+        f'rel="noopener noreferrer">原文链接</a>\n'
+    )
+    path = folder / f"{short_id}.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_import_makes_one_article_per_seed_file_with_shared_images_stored_once(
+    served, archive, capsys, tmp_path
+):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    served.add_image(image_url("shared"))
+    served.add_image(image_url("own"))
+    seed_file(folder, "第一篇", "AAA111", ("shared",))
+    seed_file(folder, "第二篇", "BBB222", ("shared", "own"))
+    code, out, err = harvester(capsys, "import", str(folder), "--archive", str(archive))
+    assert (code, err) == (0, "")
+    assert out.startswith("2 new, 0 updated, 0 unchanged, 0 deleted, 0 failed")
+    assert query(archive, "SELECT key FROM articles ORDER BY key") == [("s:AAA111",), ("s:BBB222",)]
+    assert query(archive, "SELECT count(*) FROM images") == [(2,)]
+    assert len(list((archive / "images").rglob("*.png"))) == 2
+
+
+def test_importing_the_same_files_again_changes_nothing(served, archive, capsys, tmp_path):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    served.add_image(image_url("one"))
+    seed_file(folder, "第一篇", "CCC333", ("one",))
+    harvester(capsys, "import", str(folder), "--archive", str(archive))
+    served.clear_requests()
+    code, out, _ = harvester(capsys, "import", str(folder), "--archive", str(archive))
+    assert code == 0
+    assert out.startswith("0 new, 0 updated, 1 unchanged")
+    assert served.requests == []
+
+
+def test_import_without_images_keeps_remote_links_and_makes_no_request(
+    served, archive, capsys, tmp_path
+):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    seed_file(folder, "第一篇", "DDD444", ("remote",))
+    code, _, _ = harvester(capsys, "import", str(folder), "--no-images", "--archive", str(archive))
+    assert (code, served.requests) == (0, [])
+    [(md_path,)] = query(archive, "SELECT md_path FROM articles")
+    assert image_url("remote") in (archive / md_path).read_text(encoding="utf-8")
+
+
+def test_import_of_a_missing_path_is_a_one_line_usage_error(archive, capsys, tmp_path):
+    code, _, err = harvester(capsys, "import", str(tmp_path / "nope"), "--archive", str(archive))
+    assert code == 2
+    assert err == f"harvester: {tmp_path / 'nope'}: no such file or folder\n"
+
+
+def test_import_names_unreadable_files_and_archives_the_rest(served, archive, capsys, tmp_path):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    seed_file(folder, "第一篇", "EEE555", ())
+    (folder / "empty.md").write_bytes(b"")
+    code, out, err = harvester(capsys, "import", str(folder), "--archive", str(archive))
+    assert code == 1
+    assert err == f"harvester: {folder / 'empty.md'}: empty file\n"
+    assert out.startswith("1 new")
+
+
+def test_fetched_page_later_met_as_seed_file_is_the_same_article(served, archive, capsys, tmp_path):
+    add_article(served, 115, short_id="FFF666", images=())
+    harvester(capsys, "fetch", "https://mp.weixin.qq.com/s/FFF666", "--archive", str(archive))
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    seed_file(folder, "第一篇", "FFF666", ())
+    harvester(capsys, "import", str(folder), "--archive", str(archive))
+    assert query(archive, "SELECT key FROM articles") == [(f"{BIZ}:115:1",)]
+
+
+def test_seed_imported_article_takes_its_full_key_when_fetched(served, archive, capsys, tmp_path):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    seed_file(folder, "第一篇", "GGG777", ())
+    harvester(capsys, "import", str(folder), "--archive", str(archive))
+    add_article(served, 116, short_id="GGG777", images=())
+    harvester(
+        capsys,
+        "fetch",
+        "https://mp.weixin.qq.com/s/GGG777",
+        "--refresh",
+        "--archive",
+        str(archive),
+    )
+    assert query(archive, "SELECT key FROM articles") == [(f"{BIZ}:116:1",)]
+    assert query(archive, "SELECT DISTINCT article_key FROM revisions") == [(f"{BIZ}:116:1",)]
+
+
+def test_rebuild_rewrites_markdown_from_raw_pages_without_network(served, archive, capsys):
+    url = add_article(served, 117)
+    harvester(capsys, "fetch", url, "--archive", str(archive))
+    [(md_path,)] = query(archive, "SELECT md_path FROM articles")
+    original = (archive / md_path).read_bytes()
+    (archive / md_path).write_text("damaged", encoding="utf-8")
+    served.stop()
+    code, out, _ = harvester(capsys, "rebuild", "--archive", str(archive))
+    assert code == 0
+    assert out.startswith("0 new, 1 updated")
+    assert (archive / md_path).read_bytes() == original
+
+
+def test_rebuild_of_a_folder_without_archive_is_a_usage_error(capsys, tmp_path):
+    code, _, err = harvester(capsys, "rebuild", "--archive", str(tmp_path))
+    assert code == 2
+    assert (
+        err == f"harvester: {tmp_path}: no archive here (no archive.db); archive something first\n"
+    )
+
+
+def test_database_is_consistent_after_a_mixed_run(served, archive, capsys):
+    good = add_article(served, 118, images=("x1", "x2"))
+    bad = add_article(served, 119, images=())
+    served.fault(bad.split("?")[0] + "?__biz=" + BIZ + "&mid=119", "500")
+    harvester(capsys, "fetch", good, bad, "--archive", str(archive))
+    assert query(archive, "PRAGMA integrity_check") == [("ok",)]
+    assert query(archive, "PRAGMA foreign_key_check") == []
+    for (path,) in query(archive, "SELECT path FROM images"):
+        assert (archive / path).is_file()

@@ -1,0 +1,99 @@
+"""Killing `harvester import` at random moments never corrupts or duplicates the archive."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fakewechat import FakeWeChat
+
+ARTICLES = 200
+REPO = Path(__file__).resolve().parents[1]
+
+
+def image_url(name: str) -> str:
+    return f"https://mmbiz.qpic.cn/mmbiz_jpg/{name}/640?wx_fmt=jpeg"
+
+
+def write_seeds(folder: Path, fake: FakeWeChat) -> None:
+    folder.mkdir()
+    for number in range(ARTICLES):
+        names = (f"own{number}", f"shared{number % 7}")
+        for name in names:
+            fake.add_image(image_url(name), fmt="jpeg")
+        images = "".join(f'<p><img data-src="{image_url(n)}"></p>' for n in names)
+        (folder / f"{number:03d}.md").write_text(
+            f'---\ntitle: "第{number}篇"\ndate: 2026-01-26T00:00:16Z\ndraft: ["false"]\n'
+            f'tags: ["fetched", "账号{number % 5}"]\ncategories: ["Acdemic"]\n---\n'
+            f"第{number}篇 by 账号{number % 5}\n------\n"
+            f"<div><p><span leaf>正文{number}。</span></p>{images}</div>\n"
+            f'<hr>\n<a href="https://mp.weixin.qq.com/s/seed{number:03d}",target="_blank">'
+            "原文链接</a>\n",
+            encoding="utf-8",
+        )
+
+
+def run_import(seeds: Path, archive: Path, env: dict[str, str], kill_after: float | None) -> int:
+    command = [sys.executable, "-c", "from harvester.cli import main; main()", "import"]
+    process = subprocess.Popen(
+        [*command, str(seeds), "--archive", str(archive)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    if kill_after is None:
+        return process.wait(timeout=120)
+    try:
+        return process.wait(timeout=kill_after)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGKILL)
+        return process.wait()
+
+
+@pytest.mark.slow
+def test_import_killed_at_random_moments_ends_with_each_article_once(fake_wechat, tmp_path):
+    seeds, archive = tmp_path / "seeds", tmp_path / "archive"
+    write_seeds(seeds, fake_wechat)
+    env = {
+        **os.environ,
+        "HARVESTER_RELAY": fake_wechat.relay_env(),
+        "HARVESTER_RATE": "1000",
+        "HARVESTER_BACKOFF": "0.001",
+        "PYTHONPATH": str(REPO),
+    }
+    rng = random.Random(20261127)
+    kills = 0
+    started = time.monotonic()
+    while kills < 6 and time.monotonic() - started < 60:
+        if run_import(seeds, archive, env, rng.uniform(0.8, 3.0)) == -signal.SIGKILL:
+            kills += 1
+        else:
+            break
+    assert run_import(seeds, archive, env, None) == 0
+    assert kills >= 3
+
+    db = sqlite3.connect(archive / "archive.db")
+    assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    keys = [key for (key,) in db.execute("SELECT key FROM articles")]
+    assert sorted(keys) == [f"s:seed{n:03d}" for n in range(ARTICLES)]
+    md_paths = dict(db.execute("SELECT key, md_path FROM articles"))
+    on_disk = sorted(p.relative_to(archive).as_posix() for p in archive.rglob("*.md"))
+    assert on_disk == sorted(md_paths.values())
+    for key, path in md_paths.items():
+        footer = f"[原文链接](https://mp.weixin.qq.com/s/{key[2:]})\n"
+        assert (archive / path).read_text(encoding="utf-8").endswith(footer)
+    for sha, path in db.execute("SELECT sha256, path FROM images"):
+        assert hashlib.sha256((archive / path).read_bytes()).hexdigest() == sha
+    assert db.execute("SELECT count(*) FROM images").fetchone() == (ARTICLES + 7,)
+    assert db.execute("SELECT count(*) FROM article_images WHERE status != 'ok'").fetchone() == (0,)
+    interrupted = db.execute("SELECT count(*) FROM runs WHERE finished_at IS NULL").fetchone()
+    assert interrupted == (kills,)

@@ -1,0 +1,770 @@
+"""Export the archive as a Hugo site tree: content/posts/, static/images/, a minimal scaffold.
+
+Layout written under SITE_DIR:
+
+    content/posts/<account>/<YYYY>/<YYYY-MM-DD>-<title>-<hash8>.md   one page per article
+    static/images/<sha[:2]>/<sha256>.<ext>                           images the pages show
+    .wechat-archive-export.json                                      what this export wrote
+    hugo.toml, layouts/_default/*.html                               only for a site with no config
+
+Every path component is a lower-case slug of letters, digits and dashes (Chinese kept),
+so a page's file path is exactly its URL path: `/posts/<account>/<YYYY>/<file>/`.
+Front matter is the seed's (title, date, draft, tags, categories) plus the archive's
+fields; two archive fields are renamed because Hugo reserves the names: `url` (it
+would replace the page's permalink) becomes `wechat_url` and `kind` (Hugo >= 0.122
+rejects unknown kinds) becomes `wechat_kind`. `status` comes from the index, so an
+article deleted after it was archived says so, and its page starts with a notice.
+
+Image links (relative to the archive's Markdown file) become `/images/...`, served from
+static/; the generated config sets relativeURLs so the built site also works below a
+sub-path or opened from disk. Images are hard-linked from the archive when possible
+(copied otherwise) and skipped when already there with the same size.
+
+Incremental and safe: files are written with write_atomic (identical content writes
+nothing); the manifest lists every article file and image an export wrote, and only
+those are ever removed (when gone from the archive). The config and layouts are
+created only when the site has no Hugo config at all and are never overwritten.
+Nothing taken from an article (title, account, the index's md_path) can name a path
+outside SITE_DIR: output names are slugs, and every path goes through resolve_inside.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from archive.files import key_hash, resolve_inside, safe_component, write_atomic
+from archive.index import open_index
+from harvester.errors import InputError
+
+MANIFEST_NAME = ".wechat-archive-export.json"
+MANIFEST_VERSION = 1
+CONTENT_DIR = "content/posts"
+STATIC_IMAGES = "static/images"
+CHINA_TZ = timezone(timedelta(hours=8), "CST")
+
+CONFIG_FILES = (
+    "hugo.toml",
+    "hugo.yaml",
+    "hugo.yml",
+    "hugo.json",
+    "config.toml",
+    "config.yaml",
+    "config.yml",
+    "config.json",
+)
+CONFIG_DIRS = ("config",)
+
+# Archive front-matter keys renamed on export (Hugo gives these names a meaning).
+RENAMED = {"url": "wechat_url", "kind": "wechat_kind"}
+# Keys Hugo reserves in front matter: never passed through from an archive file.
+HUGO_RESERVED = frozenset(
+    {
+        "aliases",
+        "build",
+        "_build",
+        "cascade",
+        "date",
+        "description",
+        "draft",
+        "expirydate",
+        "headless",
+        "images",
+        "iscjklanguage",
+        "keywords",
+        "kind",
+        "lang",
+        "lastmod",
+        "layout",
+        "linktitle",
+        "markup",
+        "menu",
+        "menus",
+        "modified",
+        "outputs",
+        "params",
+        "path",
+        "pubdate",
+        "publishdate",
+        "resources",
+        "sitemap",
+        "slug",
+        "summary",
+        "translationkey",
+        "type",
+        "unpublishdate",
+        "url",
+        "videos",
+        "weight",
+    }
+)
+# Archive fields in the order they follow the seed's keys.
+ARCHIVE_FIELDS = (
+    "account",
+    "author",
+    "wechat_url",
+    "short_url",
+    "cover",
+    "digest",
+    "original",
+    "paid",
+    "source_url",
+    "shared_url",
+    "wechat_kind",
+    "status",
+    "published",
+    "fetched",
+)
+DATE_FIELDS = frozenset({"date", "published", "fetched"})
+_ISO_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:\d{2})?$"
+)
+
+STATUS_NOTICES = {
+    "deleted": "该内容已被发布者删除",
+    "blocked": "此内容因违规无法查看",
+    "unavailable": "该内容暂时无法查看",
+    "expired": "原文链接已过期",
+}
+
+# A Markdown link/image destination naming an archive image (relative to the .md file).
+_IMAGE_LINK = re.compile(
+    r"(?P<open>\]\(\s*<?)"
+    r"(?P<path>(?:\.{1,2}/)*images/(?P<prefix>[0-9a-f]{2})/(?P<sha>[0-9a-f]{64})\.(?P<ext>[a-z0-9]{2,5}))"
+    r"(?=[>)\s])"
+)
+_SHORTCODE_OPEN = re.compile(r"\{\{([<%])")
+_ASCII_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
+_FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_SLUG_DASHES = re.compile(r"-{2,}")
+_MANIFEST_PATH = re.compile(r"^(?:content/posts|static/images)/[^\x00\\]+$")
+
+
+# --- summary ------------------------------------------------------------------
+
+
+@dataclass
+class ExportSummary:
+    """What one export did; str() is the one-line report the CLI prints."""
+
+    site_dir: Path
+    written: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    images: int = 0
+    images_copied: int = 0
+    images_removed: int = 0
+    images_missing: int = 0
+    not_archived: int = 0
+    skipped: list[str] = field(default_factory=list)
+    written_paths: list[str] = field(default_factory=list)
+    removed_paths: list[str] = field(default_factory=list)
+    scaffold: list[str] = field(default_factory=list)
+
+    @property
+    def exported(self) -> int:
+        return self.written + self.unchanged
+
+    def __str__(self) -> str:
+        line = (
+            f"Exported {self.exported} articles to {self.site_dir} "
+            f"({self.written} written, {self.unchanged} unchanged, {self.removed} removed), "
+            f"{self.images} images"
+        )
+        if self.not_archived:
+            line += f"; {self.not_archived} known only by status, without text, not exported"
+        if self.skipped:
+            line += f"; {len(self.skipped)} skipped ({self.skipped[0]}"
+            line += ", ...)" if len(self.skipped) > 1 else ")"
+        if self.images_missing:
+            line += f"; {self.images_missing} images missing from the archive"
+        return line
+
+
+# --- names ----------------------------------------------------------------------
+
+
+def slug(text: str | None, max_bytes: int = 60, fallback: str = "untitled") -> str:
+    """A lower-case URL slug: letters, decimal digits and marks kept (Chinese too), the
+    rest become single dashes; never empty, never `.`/`..`, at most `max_bytes` bytes.
+
+    Hugo keeps exactly these characters when it makes a URL from a file name, so the
+    file's path is the page's URL path.
+    """
+    chars = []
+    for ch in unicodedata.normalize("NFC", text or "").lower():
+        category = unicodedata.category(ch)
+        if category[0] in "LM" or category == "Nd":
+            chars.append(ch)
+        else:
+            chars.append("-")
+    cleaned = _SLUG_DASHES.sub("-", "".join(chars)).strip("-")
+    return safe_component(cleaned, max_bytes=max_bytes, fallback=fallback).lower()
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def page_relpath(
+    account: str | None, published: datetime | None, title: str | None, key: str
+) -> str:
+    """`content/posts/<account>/<YYYY>/<YYYY-MM-DD>-<title>-<hash8>.md` (China dates)."""
+    account_dir = slug(account, 40, "unknown-account")
+    name = f"{slug(title)}-{key_hash(key)}"
+    if published is None:
+        return f"{CONTENT_DIR}/{account_dir}/undated/{name}.md"
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=CHINA_TZ)
+    published = published.astimezone(CHINA_TZ)
+    return f"{CONTENT_DIR}/{account_dir}/{published:%Y}/{published:%Y-%m-%d}-{name}.md"
+
+
+# --- reading archive files ------------------------------------------------------------
+
+
+class _NoDatesLoader(yaml.SafeLoader):
+    """SafeLoader that keeps timestamps as the strings they were written as."""
+
+
+_NoDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """(front matter, body) of a Markdown file written by the archive; ValueError if unreadable."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    if not text.startswith("---\n"):
+        return {}, text
+    end = text.find("\n---\n", 3)
+    if end < 0:
+        if text.endswith("\n---"):
+            end = len(text) - 4
+        else:
+            raise ValueError("front matter is not closed")
+    try:
+        data = yaml.load(text[4 : end + 1], Loader=_NoDatesLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as error:
+        raise ValueError(f"front matter is not valid YAML: {error}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValueError("front matter is not a mapping")
+    return {str(k): v for k, v in data.items()}, text[end + 5 :]
+
+
+# --- writing front matter -------------------------------------------------------
+
+
+def _yaml_printable(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        code in (0x09, 0x0A, 0x0D)
+        or 0x20 <= code <= 0x7E
+        or code == 0x85
+        or 0xA0 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or code >= 0x10000
+    ) and code not in (0x2028, 0x2029, 0x85)
+
+
+def yaml_value(value: Any) -> str:
+    """A JSON value, which is valid YAML flow; characters YAML would mangle are escaped."""
+    text = json.dumps(value, ensure_ascii=False)
+    if all(_yaml_printable(ch) for ch in text):
+        return text
+    return "".join(ch if _yaml_printable(ch) else f"\\u{ord(ch):04x}" for ch in text)
+
+
+def _date_value(value: Any) -> str | None:
+    """An ISO 8601 time as written (Hugo parses it); None for anything else."""
+    text = str(value).strip() if value is not None else ""
+    return text if _ISO_DATE.match(text) and _parse_time(text) else None
+
+
+def _string_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, list):
+        return [str(item) for item in value if item is not None and str(item).strip()]
+    return []
+
+
+def hugo_front_matter(meta: Mapping[str, Any], row: Mapping[str, Any]) -> str:
+    """The exported page's front matter: the seed's keys, then the archive's fields.
+
+    `meta` is the archive file's front matter, `row` its index row (which has the
+    final say on status, and fills in what the file lacks).
+    """
+    account = meta.get("account") or row.get("account")
+    title = meta.get("title") or row.get("title") or "无标题"
+    date = meta.get("date") or row.get("published_at") or meta.get("fetched")
+    tags = _string_list(meta.get("tags")) or ["fetched", *([account] if account else [])]
+    fields: dict[str, Any] = {
+        "title": str(title),
+        "date": date,
+        "draft": False,
+        "tags": tags,
+        "categories": _string_list(meta.get("categories")),
+    }
+    if meta.get("digest"):
+        fields["description"] = str(meta["digest"])
+    extra: dict[str, Any] = {}
+    for key, value in meta.items():
+        name = RENAMED.get(key, key)
+        if (
+            name in fields
+            or name in extra
+            or not _FIELD_NAME.match(name)
+            or (key not in RENAMED and key.lower() in HUGO_RESERVED)
+        ):
+            continue
+        extra[name] = value
+    extra["account"] = account
+    extra["wechat_kind"] = meta.get("kind") or row.get("kind")
+    extra["status"] = row.get("status") or meta.get("status") or "live"
+    extra["archive_key"] = row["key"]
+    ordered = [name for name in ARCHIVE_FIELDS if name in extra]
+    ordered += [name for name in extra if name not in ordered]
+    lines = ["---"]
+    for name in list(fields) + ordered:
+        value = fields[name] if name in fields else extra[name]
+        if value is None:
+            continue
+        rendered = _date_value(value) if name in DATE_FIELDS else yaml_value(value)
+        if rendered is not None:
+            lines.append(f"{name}: {rendered}")
+    lines.append("---")
+    return "\n".join(lines) + "\n"
+
+
+# --- the body --------------------------------------------------------------------
+
+
+def rewrite_images(body: str) -> tuple[str, list[str]]:
+    """Archive image links -> `/images/<sha[:2]>/<sha>.<ext>`; also the images' relpaths."""
+    found: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        if match["prefix"] != match["sha"][:2]:
+            return match.group()
+        relpath = f"images/{match['prefix']}/{match['sha']}.{match['ext']}"
+        if relpath not in found:
+            found.append(relpath)
+        return f"{match['open']}/{relpath}"
+
+    return _IMAGE_LINK.sub(replace, body), found
+
+
+def escape_shortcodes(body: str) -> str:
+    """Make text that looks like a Hugo shortcode (`{{< x >}}`, `{{% x %}}`) render literally.
+
+    A delimited one is wrapped in Hugo's comment form (`{{</* x */>}}`, shown as written);
+    a lone opener gets a zero-width space after its braces.
+    """
+    out: list[str] = []
+    pos = 0
+    while True:
+        match = _SHORTCODE_OPEN.search(body, pos)
+        if match is None:
+            out.append(body[pos:])
+            return "".join(out)
+        out.append(body[pos : match.start()])
+        mark = match.group(1)
+        closer = (">" if mark == "<" else "%") + "}}"
+        close = body.find(closer, match.end())
+        if close < 0:
+            out.append("{{\u200b" + mark)
+            pos = match.end()
+            continue
+        out.append("{{" + mark + "/*" + body[match.end() : close] + "*/" + closer)
+        pos = close + len(closer)
+
+
+def status_notice(status: str | None) -> str:
+    """A one-line notice for an article that is no longer live ('' when it is)."""
+    if not status or status == "live":
+        return ""
+    reason = STATUS_NOTICES.get(status, f"原文状态：{status}")
+    return f"> 存档说明：{reason}（status: {status}），以下是此前保存的副本。\n\n"
+
+
+def markdown_literal(text: str) -> str:
+    """`text` with every ASCII punctuation character backslash-escaped (CommonMark):
+    shown exactly as written, never as markup, raw HTML or an entity."""
+    return _ASCII_PUNCTUATION.sub(r"\\\g<0>", text)
+
+
+def escape_byline(body: str, meta: Mapping[str, Any]) -> str:
+    """Escape the archive's `<title> by <account>` line (a setext heading) so a title
+    like `<b>A&amp;B</b> \\ 1/2` renders as written."""
+    byline = f"{meta.get('title') or ''} by {meta.get('account') or ''}".strip()
+    text = body.lstrip("\n")
+    first, _, rest = text.partition("\n")
+    if first != byline or not rest.startswith("------"):
+        return body
+    return markdown_literal(byline) + "\n" + rest
+
+
+def hugo_page(meta: Mapping[str, Any], body: str, row: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """The exported page's text, and the archive images it shows."""
+    body = escape_byline(body, meta)
+    body, images = rewrite_images(body)
+    body = escape_shortcodes(body)
+    text = hugo_front_matter(meta, row) + status_notice(row.get("status")) + body.lstrip("\n")
+    return text.rstrip("\n") + "\n", images
+
+
+# --- scaffold ------------------------------------------------------------------------
+
+HUGO_TOML = """\
+# Written by `harvester export hugo` for a new site; yours to edit, never overwritten.
+baseURL = "/"
+title = "公众号文章存档"
+defaultContentLanguage = "zh"
+hasCJKLanguage = true
+# Pages link images as /images/...; relative URLs make that work below a sub-path
+# and when the built site is opened from disk.
+relativeURLs = true
+canonifyURLs = false
+# Archived articles are never "future" posts; keep a clock skew from hiding one.
+buildFuture = true
+
+[taxonomies]
+  tag = "tags"
+  category = "categories"
+
+[markup.goldmark.renderer]
+  unsafe = false
+"""
+
+BASEOF_HTML = """\
+<!DOCTYPE html>
+<html lang="{{ site.Language.Lang }}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ if .IsHome }}{{ site.Title }}{{ else }}{{ .Title }} · {{ site.Title }}{{ end }}</title>
+{{- with .Description }}
+<meta name="description" content="{{ . }}">
+{{- end }}
+<style>
+body { max-width: 46rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.7;
+       font-family: system-ui, -apple-system, "PingFang SC", "Noto Sans CJK SC", sans-serif; }
+img { max-width: 100%; height: auto; }
+pre { overflow-x: auto; }
+table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .2rem .5rem; }
+.meta, .terms { color: #666; font-size: .9rem; }
+</style>
+</head>
+<body>
+<header><a href="{{ site.Home.RelPermalink }}">{{ site.Title }}</a>
+ · <a href="{{ "tags/" | relURL }}">标签</a>
+ · <a href="{{ "categories/" | relURL }}">分类</a></header>
+<main>
+{{ block "main" . }}{{ end }}
+</main>
+</body>
+</html>
+"""
+
+SINGLE_HTML = """\
+{{ define "main" }}
+<article>
+<h1>{{ .Title }}</h1>
+<p class="meta">
+{{- with .Params.account }}{{ . }} · {{ end -}}
+<time datetime="{{ .Date.Format "2006-01-02T15:04:05-07:00" }}">
+{{- .Date.Format "2006-01-02 15:04" }}</time>
+{{- with .Params.author }} · {{ . }}{{ end -}}
+{{- with .Params.status }}{{ if ne . "live" }} · <strong>{{ . }}</strong>{{ end }}{{ end -}}
+</p>
+{{ .Content }}
+<p class="terms">
+{{- range .GetTerms "tags" }}<a href="{{ .RelPermalink }}">#{{ .LinkTitle }}</a> {{ end -}}
+{{- range .GetTerms "categories" }}<a href="{{ .RelPermalink }}">[{{ .LinkTitle }}]</a> {{ end -}}
+</p>
+</article>
+{{ end }}
+"""
+
+LIST_HTML = """\
+{{ define "main" }}
+<h1>{{ .Title }}</h1>
+<ul>
+{{- range .Pages }}
+<li>{{ if not .Date.IsZero }}<span class="meta">{{ .Date.Format "2006-01-02" }}</span> {{ end -}}
+<a href="{{ .RelPermalink }}">{{ .LinkTitle }}</a>
+{{- with .Params.account }} <span class="meta">{{ . }}</span>{{ end }}</li>
+{{- end }}
+</ul>
+{{ end }}
+"""
+
+INDEX_HTML = """\
+{{ define "main" }}
+<h1>{{ site.Title }}</h1>
+{{- range (where site.RegularPages "Section" "posts").GroupByDate "2006" }}
+<h2>{{ .Key }}</h2>
+<ul>
+{{- range .Pages }}
+<li><span class="meta">{{ .Date.Format "01-02" }}</span>
+<a href="{{ .RelPermalink }}">{{ .LinkTitle }}</a>
+{{- with .Params.account }} <span class="meta">{{ . }}</span>{{ end }}</li>
+{{- end }}
+</ul>
+{{- end }}
+{{ end }}
+"""
+
+SCAFFOLD = {
+    "hugo.toml": HUGO_TOML,
+    "layouts/_default/baseof.html": BASEOF_HTML,
+    "layouts/_default/single.html": SINGLE_HTML,
+    "layouts/_default/list.html": LIST_HTML,
+    "layouts/index.html": INDEX_HTML,
+}
+
+
+def has_hugo_config(site: Path) -> bool:
+    return any((site / name).exists() for name in CONFIG_FILES) or any(
+        (site / name).is_dir() for name in CONFIG_DIRS
+    )
+
+
+def write_scaffold(site: Path) -> list[str]:
+    """Config and layouts for a site with no Hugo config; existing files are kept."""
+    if has_hugo_config(site):
+        return []
+    written = []
+    for relpath, text in SCAFFOLD.items():
+        path = _inside(site, relpath)
+        if path.exists() or path.is_symlink():
+            continue
+        write_atomic(path, text.encode("utf-8"))
+        written.append(relpath)
+    return written
+
+
+# --- files -----------------------------------------------------------------------
+
+
+def _inside(root: Path, relpath: str) -> Path:
+    try:
+        return resolve_inside(root, relpath)
+    except ValueError as error:
+        raise InputError(f"{root}: refusing to write {relpath!r} ({error})") from None
+
+
+def place_image(source: Path, target: Path) -> bool:
+    """Put an archive image at `target` (hard link, else copy); False if already there."""
+    size = source.stat().st_size
+    if target.is_file() and target.stat().st_size == size:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        write_atomic(target, source.read_bytes())
+        return True
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def _remove(site: Path, relpath: str, stop: str) -> bool:
+    """Delete one file an export wrote, then its folders up to `stop` while empty."""
+    try:
+        path = resolve_inside(site, relpath)
+    except ValueError:
+        return False
+    if not path.is_file():
+        return False
+    path.unlink()
+    top = (site / stop).resolve()
+    folder = path.parent
+    while folder != top and folder.is_relative_to(top):
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+        folder = folder.parent
+    return True
+
+
+def _is_ours(path: Path, key: str) -> bool:
+    """Whether an existing page file was written by an export of article `key`."""
+    try:
+        head = path.read_text("utf-8", errors="replace")[:8192]
+    except OSError:
+        return False
+    return f"\narchive_key: {yaml_value(key)}\n" in head
+
+
+# --- the manifest -------------------------------------------------------------------
+
+
+def read_manifest(site: Path) -> tuple[dict[str, str], set[str]]:
+    """(article key -> page relpath, image relpaths) from the last export; empty if none."""
+    path = site / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}, set()
+    if not isinstance(data, dict):
+        return {}, set()
+    pages = data.get("articles") if isinstance(data.get("articles"), dict) else {}
+    images = data.get("images") if isinstance(data.get("images"), list) else []
+    return (
+        {
+            str(k): v
+            for k, v in pages.items()
+            if isinstance(v, str) and v.startswith(CONTENT_DIR + "/") and _MANIFEST_PATH.match(v)
+        },
+        {
+            v
+            for v in images
+            if isinstance(v, str) and v.startswith(STATIC_IMAGES + "/") and _MANIFEST_PATH.match(v)
+        },
+    )
+
+
+def write_manifest(site: Path, pages: Mapping[str, str], images: set[str]) -> None:
+    data = {
+        "generator": "wechat-archive: harvester export hugo",
+        "version": MANIFEST_VERSION,
+        "articles": dict(sorted(pages.items())),
+        "images": sorted(images),
+    }
+    text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    write_atomic(_inside(site, MANIFEST_NAME), text.encode("utf-8"))
+
+
+# --- export ------------------------------------------------------------------------
+
+
+def _rows(archive_dir: Path) -> list[dict[str, Any]]:
+    db = open_index(archive_dir / "archive.db")
+    try:
+        return list(
+            db.query(
+                "SELECT key, title, account, published_at, kind, status, md_path FROM articles "
+                "ORDER BY published_at, key"
+            )
+        )
+    finally:
+        db.close()
+
+
+def _site_root(site_dir: Path) -> Path:
+    site_dir = Path(site_dir)
+    if site_dir.exists() and not site_dir.is_dir():
+        raise InputError(f"{site_dir}: exists and is not a folder; give a Hugo site folder")
+    try:
+        site_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"{site_dir}: cannot create the site folder ({error.strerror})") from None
+    return site_dir.resolve()
+
+
+def export_hugo(archive_dir: Path, site_dir: Path) -> ExportSummary:
+    """Write (or bring up to date) a Hugo site tree at `site_dir` from the archive."""
+    archive_dir = Path(archive_dir)
+    if not (archive_dir / "archive.db").is_file():
+        raise InputError(f"{archive_dir}: no archive here (no archive.db)")
+    summary = ExportSummary(site_dir=Path(site_dir))
+    site = _site_root(site_dir)
+    summary.scaffold = write_scaffold(site)
+    old_pages, old_images = read_manifest(site)
+    pages: dict[str, str] = {}
+    taken: set[str] = set()
+    images: set[str] = set()
+    for row in _rows(archive_dir):
+        key = row["key"]
+        if not row.get("md_path"):
+            summary.not_archived += 1
+            continue
+        loaded = _load(archive_dir, row["md_path"])
+        if isinstance(loaded, str):
+            summary.skipped.append(f"{key}: {loaded}")
+            continue
+        meta, body = loaded
+        published = _parse_time(row.get("published_at")) or _parse_time(meta.get("date"))
+        account = row.get("account") or meta.get("account")
+        relpath = page_relpath(account, published, row.get("title") or meta.get("title"), key)
+        if relpath in taken:  # two keys with one hash8: keep both, apart
+            relpath = relpath.removesuffix(".md") + f"-{key_hash(key, 16)}.md"
+        taken.add(relpath)
+        target = _inside(site, relpath)
+        if target.exists() and old_pages.get(key) != relpath and not _is_ours(target, key):
+            summary.skipped.append(f"{key}: {relpath} exists and was not written by an export")
+            continue
+        text, page_images = hugo_page(meta, body, row)
+        for image in page_images:
+            source = archive_dir / image
+            site_image = f"static/{image}"
+            if not source.is_file():
+                summary.images_missing += 1
+                continue
+            if site_image not in images:
+                images.add(site_image)
+                if place_image(source, _inside(site, site_image)):
+                    summary.images_copied += 1
+        if write_atomic(target, text.encode("utf-8")):
+            summary.written += 1
+            summary.written_paths.append(relpath)
+        else:
+            summary.unchanged += 1
+        pages[key] = relpath
+    summary.images = len(images)
+    current = set(pages.values())
+    for relpath in sorted(set(old_pages.values()) - current):
+        if _remove(site, relpath, CONTENT_DIR):
+            summary.removed += 1
+            summary.removed_paths.append(relpath)
+    for relpath in sorted(old_images - images):
+        if _remove(site, relpath, STATIC_IMAGES):
+            summary.images_removed += 1
+    write_manifest(site, pages, images)
+    return summary
+
+
+def _load(archive_dir: Path, md_path: str) -> tuple[dict[str, Any], str] | str:
+    """(front matter, body) of an article's archived Markdown, or why it cannot be read."""
+    try:
+        path = resolve_inside(archive_dir, md_path)
+    except ValueError:
+        return f"unsafe md_path {md_path!r}"
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        text = path.read_text("utf-8")
+        try:
+            return split_front_matter(text)
+        except ValueError as error:
+            return f"{md_path}: {error}"
+    return f"{md_path}: missing or unreadable"

@@ -298,3 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(EXIT_OK)
+
+
+if __name__ == "__main__":
+    main()

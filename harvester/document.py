@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 from harvester.model import Page
 
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_<>\[\]#|])")
 
 
 def iso_china(moment: datetime | None) -> str | None:
@@ -55,6 +57,11 @@ def front_matter(page: Page, *, status: str = "live", categories: list[str] | No
     return "\n".join(lines) + "\n"
 
 
+def escape_inline(text: str) -> str:
+    """Text that reads the same once rendered: titles may hold `*`, `<b>` or `[1]`."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
 def render_article(
     page: Page,
     body_markdown: str,
@@ -63,7 +70,7 @@ def render_article(
     categories: list[str] | None = None,
 ) -> str:
     """The whole file, laid out as the seed's: byline, `------`, body, `---`, 原文链接."""
-    byline = f"{page.title or ''} by {page.account or ''}".strip()
+    byline = escape_inline(f"{page.title or ''} by {page.account or ''}".strip())
     parts = [
         front_matter(page, status=status, categories=categories).rstrip("\n"),
         byline,

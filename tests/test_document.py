@@ -76,3 +76,8 @@ def test_article_file_has_byline_body_and_original_link_footer():
         "神经修复与再生 by Neuronlink\n------\n\n正文。\n\n---\n\n"
         "[原文链接](https://mp.weixin.qq.com/s/A1E9RPbyYFRLOfhsP7B_Rw)\n"
     )
+
+
+def test_byline_escapes_markdown_in_titles_so_it_reads_as_written():
+    text = render_article(sample_page(title="<b>*重点*</b> [1]_a"), "")
+    assert "\\<b\\>\\*重点\\*\\</b\\> \\[1\\]\\_a by Neuronlink\n------\n" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -50,9 +51,12 @@ class Page:
 
     @property
     def key(self) -> str | None:
-        """`biz:mid:idx` once known; a short link's key until the page resolves it."""
+        """`biz:mid:idx` once known; a short link's key until the page resolves it; else a
+        hash of the URL (temporary links, pages from elsewhere the seed bot archived)."""
         if self.biz and self.mid and self.idx:
             return f"{self.biz}:{self.mid}:{self.idx}"
         if self.short_url:
             return "s:" + self.short_url.rstrip("/").rsplit("/", 1)[-1]
+        if self.url:
+            return "u:" + hashlib.sha1(self.url.encode("utf-8")).hexdigest()[:16]
         return None

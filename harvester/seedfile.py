@@ -23,6 +23,7 @@ KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*):[ \t]*(.*)$")
 QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 FOOTER = re.compile(r"<hr\s*/?>\s*<a\s+href=\"([^\"]*)\"[^>]*>\s*原文链接\s*</a>\s*\Z", re.S)
 HEADER = re.compile(r"\A\s*(.*?)\r?\n-{3,}[ \t]*\r?\n", re.S)
+FOREIGN_PAGE = re.compile(r"https?://[^\s/]+\.[^\s/]+/\S*\Z")
 URL_ONLY = re.compile(r"\A\s*(https?://\S+)\s*\Z")
 
 
@@ -127,10 +128,14 @@ def _account(tags: list[str], title: str | None, byline: str) -> str | None:
 
 
 def _link_fields(link: str) -> dict[str, str | None]:
+    """The article's ids from its footer link; the bot also archived a few non-WeChat pages,
+    whose http(s) link is kept as their URL."""
     try:
         parsed = parse_link(link)
     except LinkError as error:
-        raise InputError(f"the article link {link!r} is not usable: {error}") from None
+        if FOREIGN_PAGE.match(link):
+            return {"url": link}
+        raise InputError(f"the article link {link!r} is not usable: {error.reason}") from None
     fields: dict[str, str | None] = {
         "biz": parsed.biz,
         "mid": parsed.mid,

@@ -1,3 +1,4 @@
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -96,11 +97,20 @@ def test_seed_cut_before_its_footer_is_reported_as_truncated():
         parse_seed(text[: text.index("<hr>")])
 
 
-def test_seed_footer_with_a_foreign_link_is_rejected():
+def test_seed_of_a_page_from_elsewhere_keeps_its_link_as_url_and_key():
     text = seed_text(TYPICAL_FRONT).replace(
-        "https://mp.weixin.qq.com/s/A1E9RPbyYFRLOfhsP7B_Rw", "https://example.com/a"
+        "https://mp.weixin.qq.com/s/A1E9RPbyYFRLOfhsP7B_Rw", "https://zhuanlan.zhihu.com/p/1"
     )
-    with pytest.raises(InputError, match="not usable"):
+    page = parse_seed(text)
+    assert (page.url, page.short_url) == ("https://zhuanlan.zhihu.com/p/1", None)
+    assert page.key == "u:" + hashlib.sha1(b"https://zhuanlan.zhihu.com/p/1").hexdigest()[:16]
+
+
+def test_seed_footer_that_is_no_web_link_is_rejected():
+    text = seed_text(TYPICAL_FRONT).replace(
+        "https://mp.weixin.qq.com/s/A1E9RPbyYFRLOfhsP7B_Rw", "javascript:void(0)"
+    )
+    with pytest.raises(InputError, match="is not usable: it uses javascript:"):
         parse_seed(text)
 
 

@@ -1,0 +1,168 @@
+"""Datasette metadata for the archive: titles, descriptions, facets, sort order, canned queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DATABASE = "archive"  # Datasette names a database after its file: archive.db
+
+_ARTICLE_COLUMNS = {
+    "key": "Article id: biz:mid:idx (or s:<short id> until the full link is known)",
+    "title": "Title (links to the reading page)",
+    "account": "Official account (公众号) name",
+    "published_at": "Publish time, China time (+08:00)",
+    "year": "Publish year",
+    "kind": "article, video, picture, text or share",
+    "status": "live, or deleted / blocked / unavailable / expired when last checked",
+    "author": "Author named on the page",
+    "original": "1 = marked original (原创)",
+    "paid": "1 = paid article (only the preview is archived)",
+    "digest": "Summary shown in feeds",
+    "cover": "Cover image URL on WeChat",
+    "url": "Canonical article URL",
+    "short_url": "Short link (/s/…)",
+    "source_url": "阅读原文 link",
+    "md_path": "The Markdown file, relative to the archive folder",
+    "content_hash": "Hash of title + body of the archived version",
+    "status_changed_at": "When the status last changed (UTC)",
+    "first_fetched_at": "First archived (UTC)",
+    "last_checked_at": "Last fetched or checked (UTC)",
+    "revision_count": "Distinct versions archived",
+    "body_text": "The Markdown body (shortened here: open the article to read it)",
+}
+
+_ARTICLE_LIST = """
+select key, title, account, published_at, status, {extra}
+from articles
+"""
+
+QUERIES: dict[str, dict[str, Any]] = {
+    "recently_archived": {
+        "title": "Recently archived",
+        "description": "The 200 articles archived most recently.",
+        "sql": _ARTICLE_LIST.format(extra="kind, first_fetched_at")
+        + "order by first_fetched_at desc, key limit 200",
+    },
+    "gone": {
+        "title": "Deleted or blocked since archived",
+        "description": (
+            "Articles archived while they were live that WeChat no longer shows "
+            "(deleted, blocked, unavailable): the archive holds the only copy."
+        ),
+        "sql": _ARTICLE_LIST.format(extra="status_changed_at, first_fetched_at")
+        + "where status != 'live' and content_hash is not null\n"
+        + "order by status_changed_at desc, key",
+    },
+    "changed": {
+        "title": "Articles that changed",
+        "description": "Articles archived in more than one version (edited after publishing).",
+        "sql": _ARTICLE_LIST.format(
+            extra="revision_count, (select max(r.fetched_at) from revisions r "
+            "where r.article_key = articles.key and r.change = 'content') as last_changed_at"
+        )
+        + "where revision_count > 1\norder by last_changed_at desc, key",
+    },
+    "missing_images": {
+        "title": "Images missing",
+        "description": (
+            "Images that could not be downloaded yet; the next harvest retries them. "
+            "Reading pages show them as links and never load them from WeChat."
+        ),
+        "sql": """
+select ai.article_key as key, a.title, a.account, ai.position, ai.url, ai.error, ai.attempts
+from article_images ai join articles a on a.key = ai.article_key
+where ai.status = 'missing'
+order by a.published_at desc, ai.article_key, ai.position""",
+    },
+}
+
+
+def archive_metadata() -> dict[str, Any]:
+    """The metadata dict handed to Datasette for an archive."""
+    search_link = '<a href="/-/search">Search the articles</a>'
+    return {
+        "title": "WeChat archive",
+        "description_html": (
+            "Articles archived from WeChat official accounts (公众号): Markdown, images and "
+            f"their history. {search_link} (Chinese and Latin, best matches first), browse "
+            '<a href="/archive/articles">all articles</a> by account, year, kind and status, '
+            'or <a href="/archive/accounts">the accounts</a>.'
+        ),
+        "databases": {
+            DATABASE: {
+                "title": "Archive index",
+                "description_html": (
+                    f"The SQLite index of the archive, opened read-only. {search_link}; "
+                    "each article has a reading page (follow its title)."
+                ),
+                "tables": _tables(),
+                "queries": QUERIES,
+            }
+        },
+    }
+
+
+def _tables() -> dict[str, dict[str, Any]]:
+    return {
+        "articles": {
+            "title": "Articles",
+            "description": (
+                "Every archived article, newest first. Search (Chinese words of any length, "
+                "Latin words, mixed) with the box; click a title to read the article."
+            ),
+            "sort_desc": "published_at",
+            "facets": ["account", "year", "kind", "status"],
+            "label_column": "title",
+            "columns": _ARTICLE_COLUMNS,
+        },
+        "accounts": {
+            "title": "Accounts",
+            "description": "Official accounts (公众号); open one to list its articles.",
+            "label_column": "nickname",
+            "sort": "nickname",
+            "columns": {
+                "biz": "The account's __biz id",
+                "nickname": "Account name (links to its articles)",
+                "account_id": "WeChat id (gh_…)",
+                "first_seen": "First archived from (UTC)",
+                "last_seen": "Last archived from (UTC)",
+            },
+        },
+        "revisions": {
+            "title": "Revisions",
+            "description": (
+                "Each distinct version of an article and each status change "
+                "(change: new, content or status)."
+            ),
+            "sort_desc": "fetched_at",
+            "facets": ["change", "status"],
+        },
+        "images": {
+            "title": "Images",
+            "description": "Stored images, each once, under images/<sha[:2]>/<sha256>.<ext>.",
+            "facets": ["mime"],
+        },
+        "article_images": {
+            "title": "Article images",
+            "description": "The images of each article in order; status ok or missing.",
+            "facets": ["status"],
+        },
+        "links": {
+            "title": "Links",
+            "description": "Links from articles to other WeChat articles (to_key when known).",
+        },
+        "fetches": {
+            "title": "Fetches",
+            "description": "Every HTTP request the harvester made and its outcome.",
+            "sort_desc": "at",
+            "facets": ["outcome"],
+        },
+        "runs": {
+            "title": "Runs",
+            "description": "Each harvester run: command, outcome, counts.",
+            "sort_desc": "started_at",
+        },
+        "migrations": {"hidden": True},
+        "articles_search": {"hidden": True},
+        "articles_fts": {"hidden": True},
+    }

@@ -1,0 +1,366 @@
+"""`harvester serve` and `harvester search` on a small real archive, through real processes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from archive_builder import (
+    A1,
+    A2,
+    A3,
+    A4,
+    A5,
+    BIZ1,
+    MISSING_IMAGE_URL,
+    SEARCHES,
+    TITLES,
+    BuiltArchive,
+    Server,
+    build_archive,
+    harvester,
+    running_server,
+)
+
+from archive.index import CJK_SEP
+from archive.render import render_markdown, safe_href, stored_image_path
+
+KEY_PATTERN = re.compile(r"\b(Mz[A-Za-z0-9+/=]+:\d+:\d+)\b")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltArchive:
+    return build_archive(tmp_path_factory.mktemp("serve") / "wechat-archive")
+
+
+@pytest.fixture(scope="module")
+def server(built: BuiltArchive):
+    with running_server(built.root) as running:
+        yield running
+
+
+def article_url(key: str) -> str:
+    return "/-/article/" + quote(key, safe="")
+
+
+def json_get(server: Server, path: str):
+    response = server.get(path)
+    assert response.status == 200, (path, response.status, response.text[:500])
+    return json.loads(response.body)
+
+
+class Tags(HTMLParser):
+    """Every start tag with its attributes, and the page's text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def find(self, tag: str) -> list[dict[str, str | None]]:
+        return [attrs for name, attrs in self.tags if name == tag]
+
+
+def parse(html: str) -> Tags:
+    tags = Tags()
+    tags.feed(html)
+    return tags
+
+
+def assert_no_active_content(tags: Tags) -> None:
+    assert not tags.find("script")
+    for name, attrs in tags.tags:
+        handlers = [attr for attr in attrs if attr.lower().startswith("on")]
+        assert not handlers, (name, attrs)
+        for attr in ("href", "src", "action"):
+            value = (attrs.get(attr) or "").strip().lower()
+            assert not value.startswith(("javascript:", "vbscript:", "data:text")), (name, attrs)
+
+
+# --- rendering (no server) ---------------------------------------------------
+
+
+def test_render_keeps_raw_html_as_text_and_drops_script_links() -> None:
+    md = (
+        "<script>alert(1)</script>\n\n"
+        "text <img src=x onerror=alert(1)> more\n\n"
+        "[a](javascript:alert(1)) [b](JaVaScRiPt:alert(1)) [c](vbscript:x) [d](https://example.org/x)\n\n"
+        "![remote](https://mmbiz.qpic.cn/a/640?wx_fmt=png) ![](../../../images/ab/"
+        + "ab" * 32
+        + ".png)\n"
+    )
+    html = render_markdown(md, md_path="articles/acct/2026/2026-01-01-x-12345678.md")
+    tags = parse(html)
+    assert_no_active_content(tags)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert [a.get("href") for a in tags.find("a")] == [
+        "https://example.org/x",
+        "https://mmbiz.qpic.cn/a/640?wx_fmt=png",
+    ]
+    assert [img["src"] for img in tags.find("img")] == ["/images/ab/" + "ab" * 32 + ".png"]
+
+
+def test_stored_image_paths_resolve_from_the_markdown_file() -> None:
+    sha = "0f" * 32
+    md_path = "articles/acct/2026/2026-01-01-x-12345678.md"
+    assert stored_image_path(f"../../../images/0f/{sha}.png", md_path) == f"images/0f/{sha}.png"
+    assert stored_image_path(f"../../../images/0f/{sha}.png", None) == f"images/0f/{sha}.png"
+    assert stored_image_path(f"../../images/0f/{sha}.png", md_path) == f"images/0f/{sha}.png"
+    assert stored_image_path("../../../../../etc/passwd", md_path) is None
+    assert stored_image_path(f"/images/0f/{sha}.png", md_path) is None
+    assert stored_image_path(f"https://mmbiz.qpic.cn/images/0f/{sha}.png", md_path) is None
+    assert safe_href("javascript:alert(1)") is None
+    assert safe_href("java\tscript:alert(1)") is None
+    assert safe_href("#top") == "#top"
+
+
+# --- search through Datasette -------------------------------------------------
+
+
+@pytest.mark.parametrize("query", list(SEARCHES))
+def test_articles_table_search_finds_exactly(server: Server, query: str) -> None:
+    path = f"/archive/articles.json?_search={quote(query)}&_shape=array&_col=title&_size=max"
+    rows = json_get(server, path)
+    assert {row["key"] for row in rows} == SEARCHES[query]
+
+
+@pytest.mark.parametrize("query", list(SEARCHES))
+def test_search_endpoint_finds_the_same_ranked(server: Server, query: str) -> None:
+    data = json_get(server, f"/-/search.json?q={quote(query)}")
+    keys = [hit["key"] for hit in data["results"]]
+    assert set(keys) == SEARCHES[query]
+    assert len(keys) == len(set(keys))
+    for hit in data["results"]:
+        assert CJK_SEP not in hit["snippet"] + (hit["title"] or "")
+        assert hit["url"] == article_url(hit["key"])
+
+
+def test_search_ranks_title_matches_first_with_natural_snippets(server: Server) -> None:
+    data = json_get(server, f"/-/search.json?q={quote('神经修复')}")
+    assert [hit["key"] for hit in data["results"]] == [A1, A4]
+    first = data["results"][0]
+    assert first["title"] == TITLES[A1]
+    assert "<mark>神经修复</mark>" in first["snippet_html"]
+    assert "周围神经损伤后，神经修复依赖于施万" in first["snippet"]
+    mixed = json_get(server, f"/-/search.json?q={quote('PTEN 神经')}")["results"]
+    assert "<mark>PTEN</mark>" in mixed[0]["snippet_html"]
+    assert "<mark>神经</mark>元" in mixed[0]["snippet_html"]
+
+
+def test_datasette_escape_fts_is_chinese_aware(server: Server) -> None:
+    """The hidden spaced copy is searchable with Datasette's own ?_search (escape_fts)."""
+    for query in ("神经修复", "神经", "Büngner带"):
+        path = f"/archive/articles_search.json?_search={quote(query)}&_shape=array&_col=key"
+        keys = {row["key"] for row in json_get(server, path)}
+        assert keys == SEARCHES[query], query
+
+
+def test_search_page_shows_highlighted_hits(server: Server) -> None:
+    response = server.get(f"/-/search?q={quote('神经修复')}")
+    assert response.status == 200
+    assert "script-src 'none'" in response.headers["content-security-policy"]
+    html = response.text
+    assert_no_active_content(parse(html))
+    assert html.index(TITLES[A1]) < html.index(TITLES[A4])
+    assert "<mark>神经修复</mark>" in html
+    assert TITLES[A3] not in html
+    assert f'href="{article_url(A1)}"' in html
+    empty = server.get(f"/-/search?q={quote('没有这个词')}")
+    assert empty.status == 200 and "No articles match" in empty.text
+
+
+def test_articles_table_search_page(server: Server) -> None:
+    response = server.get(f"/archive/articles?_search={quote('神经')}")
+    assert response.status == 200
+    html = response.text
+    assert f'value="{"神经"}"' in html  # the search box keeps the query
+    assert "Best matches for “神经”" in html
+    assert "<mark>神经</mark>" in html
+    for key in SEARCHES["神经"]:
+        assert f'href="{article_url(key)}"' in html
+    assert TITLES[A3] not in html
+    assert "再生速度" not in html  # the end of A1's body: bodies are not dumped into the table
+
+
+def test_articles_table_truncates_bodies(server: Server) -> None:
+    html = server.get("/archive/articles").text
+    assert "read →" in html
+    assert "再生速度" not in html  # the end of A1's body
+    assert html.index(TITLES[A1]) < html.index(TITLES[A2]) < html.index(TITLES[A4])  # newest first
+    table = html.split('<table class="rows-and-columns">')[1].split("</table>")[0]
+    assert_no_active_content(parse(table))
+
+
+# --- reading an article -----------------------------------------------------------
+
+
+def test_article_page_renders_safely(server: Server, built: BuiltArchive) -> None:
+    response = server.get(article_url(A1))
+    assert response.status == 200
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'none'" in csp and "default-src 'none'" in csp
+    html = response.text
+    tags = parse(html)
+    assert_no_active_content(tags)
+    assert "<script" not in html.lower()
+    text = "".join(tags.text)
+    assert TITLES[A1] in text and "Neuronlink" in text and "2026-01-26" in text
+    assert "神经修复依赖于施万细胞排列形成的 Büngner带" in text
+    assert '<script>window.__pwned = 1; document.title = "pwned";</script>' in text  # as text
+    assert "[点这里领取奖励](javascript:window.__pwned=3)" in text  # not a link
+    images = [img["src"] for img in tags.find("img")]
+    assert images == [
+        "/images/" + built.images["cells"].relpath.removeprefix("images/"),
+        "/images/" + built.images["bands"].relpath.removeprefix("images/"),
+    ]
+    hrefs = [a.get("href") for a in tags.find("a")]
+    assert "https://mp.weixin.qq.com/s/A1E9RPbyYFRLOfhsP7B_Rw" in hrefs  # 原文链接
+    assert "原文链接" in text
+    assert hrefs.count(article_url(A2)) == 3  # in the body, links from here, linking here
+    linking_here = html.split("Articles linking here")[1]
+    assert article_url(A2) in linking_here and article_url(A4) in linking_here
+
+
+def test_article_page_missing_image_is_a_link_not_loaded(server: Server) -> None:
+    response = server.get(article_url(A2))
+    assert response.status == 200
+    tags = parse(response.text)
+    assert all(img["src"].startswith("/images/") for img in tags.find("img"))
+    missing = [a for a in tags.find("a") if a.get("class") == "missing-image"]
+    assert [a["href"] for a in missing] == [MISSING_IMAGE_URL]
+    assert "(1 not archived)" in response.text
+
+
+def test_article_page_for_a_deleted_article_and_unknown_key(server: Server) -> None:
+    html = server.get(article_url(A4)).text
+    assert "WeChat no longer shows this article (deleted" in html
+    assert "修订版" in html
+    assert server.get(article_url(A5)).status == 200
+    assert server.get(article_url("nope:1:1")).status == 404
+
+
+def test_images_are_served_from_the_archive(server: Server, built: BuiltArchive) -> None:
+    for name, stored in built.images.items():
+        response = server.get("/" + stored.relpath)
+        assert response.status == 200, name
+        assert response.headers["content-type"] == "image/png"
+        assert response.body == built.image_bytes(name)
+        assert "sandbox" in response.headers["content-security-policy"]
+    assert server.get("/images/00/" + "0" * 64 + ".png").status == 404
+
+
+# --- navigation ---------------------------------------------------------------------
+
+
+def test_metadata_facets_and_hidden_tables(server: Server) -> None:
+    metadata = json_get(server, "/-/metadata.json")
+    assert metadata["title"] == "WeChat archive"
+    tables = metadata["databases"]["archive"]["tables"]
+    assert tables["articles"]["sort_desc"] == "published_at"
+    data = json_get(server, "/archive/articles.json?_col=title")
+    assert set(data["facet_results"]) == {"account", "year", "kind", "status"}
+    accounts = {item["value"] for item in data["facet_results"]["account"]["results"]}
+    assert accounts == {"Neuronlink", "BrainLab"}
+    database = json_get(server, "/archive.json")
+    hidden = {table["name"] for table in database["tables"] if table["hidden"]}
+    assert {"articles_search", "articles_fts"} <= hidden
+
+
+def test_canned_queries(server: Server) -> None:
+    def keys(name: str) -> list[str]:
+        return [row["key"] for row in json_get(server, f"/archive/{name}.json?_shape=array")]
+
+    assert keys("recently_archived") == [A5, A2, A1, A3, A4]
+    assert keys("gone") == [A4]
+    assert keys("changed") == [A4]
+    assert keys("missing_images") == [A2]
+    html = server.get("/archive/gone").text
+    assert "Deleted or blocked since archived" in html
+    assert f'href="{article_url(A4)}"' in html
+
+
+def test_account_page_lists_its_articles(server: Server) -> None:
+    response = server.get("/-/account/" + quote(BIZ1, safe=""))
+    assert response.status == 200
+    assert "biz=" in response.url
+    assert TITLES[A1] in response.text and TITLES[A3] in response.text
+    assert TITLES[A2] not in response.text
+
+
+# --- the terminal -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["神经", "神经修复", "PTEN 神经", "Büngner带"])
+def test_cli_search_prints_the_same_hits(server: Server, built: BuiltArchive, query: str) -> None:
+    result = harvester("search", query, "--archive", str(built.root))
+    assert result.returncode == 0, result.stderr
+    expected = [
+        hit["key"] for hit in json_get(server, f"/-/search.json?q={quote(query)}")["results"]
+    ]
+    assert KEY_PATTERN.findall(result.stdout) == expected
+    for key in expected:
+        assert TITLES[key] in result.stdout
+        assert str(built.root / built.md_paths[key]) in result.stdout
+    assert "\x1b[" not in result.stdout  # plain when not a terminal
+    noun = "article matches" if len(expected) == 1 else "articles match"
+    assert result.stdout.rstrip().endswith(f"{len(expected)} {noun} “{query}”, best first.")
+
+
+def test_cli_search_marks_matches_and_limits(built: BuiltArchive) -> None:
+    result = harvester("search", "神经修复", "--archive", str(built.root))
+    assert "[神经修复]依赖于施万" in result.stdout
+    assert "deleted" in result.stdout  # A4's status
+    limited = harvester("search", "神经", "--archive", str(built.root), "--limit", "1")
+    assert limited.returncode == 0
+    assert KEY_PATTERN.findall(limited.stdout) == [A1]
+    assert "use --limit for more" in limited.stdout
+
+
+def test_cli_search_errors_and_no_results(built: BuiltArchive, tmp_path: Path) -> None:
+    empty = harvester("search", "  ", "--archive", str(built.root))
+    assert empty.returncode == 2
+    assert empty.stderr.count("\n") == 1 and "empty search query" in empty.stderr
+    punctuation = harvester("search", "!!!", "--archive", str(built.root))
+    assert punctuation.returncode == 2 and punctuation.stderr.count("\n") == 1
+    none = harvester("search", "没有这个词", "--archive", str(built.root))
+    assert none.returncode == 0
+    assert none.stdout.strip() == "No articles match “没有这个词”."
+    missing = harvester("search", "神经", "--archive", str(tmp_path / "nothing"))
+    assert missing.returncode == 2 and "no archive here" in missing.stderr
+
+
+# --- the process -------------------------------------------------------------------------
+
+
+def test_port_in_use_is_a_one_line_error(server: Server, built: BuiltArchive) -> None:
+    result = harvester("serve", "--archive", str(built.root), "--port", str(server.port))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "already in use" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_cleanly_and_leaves_the_archive_alone(built: BuiltArchive) -> None:
+    db = built.root / "archive.db"
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    with running_server(built.root) as running:
+        assert running.get(f"/-/search.json?q={quote('神经')}").status == 200
+        assert running.get(article_url(A1)).status == 200
+        code = running.stop()
+    assert code == 0
+    assert running.stdout == (
+        f"Serving {built.root} at http://127.0.0.1:{running.port}/ (Ctrl-C to stop)\n"
+    )
+    assert running.stderr == ""
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before

@@ -119,7 +119,8 @@ def test_open_index_uses_wal_and_foreign_keys(db):
 
 
 def test_open_index_records_migration_versions(db):
-    assert [r["version"] for r in db.query("SELECT version FROM migrations")] == [1, 2]
+    versions = [r["version"] for r in db.query("SELECT version FROM migrations")]
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
     assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
 
 
@@ -129,7 +130,7 @@ def test_open_index_twice_is_idempotent(tmp_path):
     first.close()
     second = open_index(tmp_path / "archive.db")
     assert second.schema == schema
-    assert second.execute("SELECT count(*) FROM migrations").fetchone() == (2,)
+    assert second.execute("SELECT count(*) FROM migrations").fetchone() == (SCHEMA_VERSION,)
     second.close()
 
 

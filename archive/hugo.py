@@ -145,7 +145,6 @@ _IMAGE_LINK = re.compile(
     r"(?=[>)\s])"
 )
 _SHORTCODE_OPEN = re.compile(r"\{\{([<%])")
-_ASCII_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _SLUG_DASHES = re.compile(r"-{2,}")
 _MANIFEST_PATH = re.compile(r"^(?:content/posts|static/images)/[^\x00\\]+$")
@@ -409,26 +408,8 @@ def status_notice(status: str | None) -> str:
     return f"> 存档说明：{reason}（status: {status}），以下是此前保存的副本。\n\n"
 
 
-def markdown_literal(text: str) -> str:
-    """`text` with every ASCII punctuation character backslash-escaped (CommonMark):
-    shown exactly as written, never as markup, raw HTML or an entity."""
-    return _ASCII_PUNCTUATION.sub(r"\\\g<0>", text)
-
-
-def escape_byline(body: str, meta: Mapping[str, Any]) -> str:
-    """Escape the archive's `<title> by <account>` line (a setext heading) so a title
-    like `<b>A&amp;B</b> \\ 1/2` renders as written."""
-    byline = f"{meta.get('title') or ''} by {meta.get('account') or ''}".strip()
-    text = body.lstrip("\n")
-    first, _, rest = text.partition("\n")
-    if first != byline or not rest.startswith("------"):
-        return body
-    return markdown_literal(byline) + "\n" + rest
-
-
 def hugo_page(meta: Mapping[str, Any], body: str, row: Mapping[str, Any]) -> tuple[str, list[str]]:
     """The exported page's text, and the archive images it shows."""
-    body = escape_byline(body, meta)
     body, images = rewrite_images(body)
     body = escape_shortcodes(body)
     text = hugo_front_matter(meta, row) + status_notice(row.get("status")) + body.lstrip("\n")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from harvester.model import Page
 
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
-MARKDOWN_SPECIALS = re.compile(r"([\\`*_<>\[\]#|])")
+ASCII_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
 
 
 def iso_china(moment: datetime | None) -> str | None:
@@ -58,8 +58,9 @@ def front_matter(page: Page, *, status: str = "live", categories: list[str] | No
 
 
 def escape_inline(text: str) -> str:
-    """Text that reads the same once rendered: titles may hold `*`, `<b>` or `[1]`."""
-    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
+    """Text shown exactly as written once rendered (titles hold `*`, `<b>`, `&amp;`, `[1]`):
+    CommonMark lets every ASCII punctuation character be backslash-escaped."""
+    return ASCII_PUNCTUATION.sub(r"\\\g<0>", text)
 
 
 def render_article(

@@ -79,5 +79,5 @@ def test_article_file_has_byline_body_and_original_link_footer():
 
 
 def test_byline_escapes_markdown_in_titles_so_it_reads_as_written():
-    text = render_article(sample_page(title="<b>*重点*</b> [1]_a"), "")
-    assert "\\<b\\>\\*重点\\*\\</b\\> \\[1\\]\\_a by Neuronlink\n------\n" in text
+    text = render_article(sample_page(title="<b>*重点*</b> [1]&amp;"), "")
+    assert "\\<b\\>\\*重点\\*\\<\\/b\\> \\[1\\]\\&amp\\; by Neuronlink\n------\n" in text

@@ -95,5 +95,6 @@ def test_import_killed_at_random_moments_ends_with_each_article_once(fake_wechat
         assert hashlib.sha256((archive / path).read_bytes()).hexdigest() == sha
     assert db.execute("SELECT count(*) FROM images").fetchone() == (ARTICLES + 7,)
     assert db.execute("SELECT count(*) FROM article_images WHERE status != 'ok'").fetchone() == (0,)
-    interrupted = db.execute("SELECT count(*) FROM runs WHERE finished_at IS NULL").fetchone()
-    assert interrupted == (kills,)
+    # A kill during interpreter start-up comes before the run is recorded.
+    [(interrupted,)] = db.execute("SELECT count(*) FROM runs WHERE finished_at IS NULL")
+    assert 1 <= interrupted <= kills

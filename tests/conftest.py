@@ -1,6 +1,7 @@
 """Shared test fixtures.
 
-- A network guard (autouse, whole session): tests may only talk to loopback. Any attempt
+- A network guard (autouse, whole session): tests, and the Python subprocesses they start,
+  may only talk to loopback. Any attempt
   to resolve a non-local name or connect a socket elsewhere raises RuntimeError naming
   the address, so a test that forgot the relay fails loudly instead of reaching WeChat.
 - `fake_wechat`: a running fake WeChat (tests/fakewechat.py) for one test.
@@ -12,8 +13,10 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fakewechat import FakeWeChat
@@ -22,6 +25,8 @@ from harvester.http import HttpClient
 
 # --------------------------------------------------------------------------- network guard
 
+# Python subprocesses started by tests load tests/netguard/sitecustomize.py: the same guard.
+NETGUARD = str(Path(__file__).resolve().parent / "netguard")
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 
 
@@ -110,6 +115,9 @@ def _network_guard() -> Iterator[None]:
         patch.setattr(socket, "create_connection", create_connection)
         patch.setattr(socket, "getaddrinfo", getaddrinfo)
         patch.setattr(socket, "gethostbyname", gethostbyname)
+        patch.setenv(
+            "PYTHONPATH", os.pathsep.join(filter(None, [NETGUARD, os.getenv("PYTHONPATH")]))
+        )
         yield
 
 

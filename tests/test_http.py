@@ -782,3 +782,10 @@ def test_network_guard_lets_loopback_through() -> None:
     finally:
         accepted.join(2)
         server.close()
+
+
+def test_network_guard_also_stops_python_subprocesses_started_by_tests() -> None:
+    probe = "import socket; socket.create_connection(('203.0.113.7', 80), timeout=1)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "network guard: a test may only reach loopback; refused '203.0.113.7'" in result.stderr

@@ -67,7 +67,7 @@ def test_import_killed_at_random_moments_ends_with_each_article_once(fake_wechat
         "HARVESTER_RELAY": fake_wechat.relay_env(),
         "HARVESTER_RATE": "1000",
         "HARVESTER_BACKOFF": "0.001",
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
     rng = random.Random(20261127)
     kills = 0

@@ -414,6 +414,11 @@ class _Server(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         self.server_name, self.server_port = str(host), int(port)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client hanging up mid-answer (size caps, killed processes) is expected here.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class FakeWeChat:
     """The fake server. `start()` (or `with`) runs it; `base_url` is where it listens."""

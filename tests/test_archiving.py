@@ -360,3 +360,52 @@ def test_database_is_consistent_after_a_mixed_run(served, archive, capsys):
     assert query(archive, "PRAGMA foreign_key_check") == []
     for (path,) in query(archive, "SELECT path FROM images"):
         assert (archive / path).is_file()
+
+
+@pytest.mark.parametrize(
+    ("fault", "params", "reason"),
+    [
+        ("drop", {}, "server closed the connection without answering after 4 attempts"),
+        ("truncate", {}, "body truncated"),
+        ("500", {}, "HTTP 500 after 4 attempts"),
+        ("oversize", {"size": 21 * 2**20}, "body larger than 20 MB"),
+    ],
+)
+def test_page_fault_fails_the_article_and_writes_nothing(
+    served, archive, capsys, fault, params, reason
+):
+    url = add_article(served, 120, images=("p1",))
+    served.fault("/s", fault, **params)
+    code, _, err = harvester(capsys, "fetch", url, "--archive", str(archive))
+    assert code == 1
+    assert err.startswith(f"harvester: {url}: ")
+    assert reason in err
+    assert query(archive, "SELECT count(*) FROM articles") == [(0,)]
+    assert not any((archive / folder).exists() for folder in ("articles", "raw", "images"))
+
+
+def test_page_answered_with_429_stops_the_run_with_exit_75(served, archive, capsys):
+    url = add_article(served, 121, images=())
+    served.fault("/s", "429", retry_after="3600")
+    code, _, err = harvester(capsys, "fetch", url, "--archive", str(archive))
+    assert code == 75
+    assert len(err.strip().splitlines()) == 1
+    assert query(archive, "SELECT count(*) FROM articles") == [(0,)]
+
+
+def test_slow_page_within_the_timeout_is_archived(served, archive, capsys):
+    url = add_article(served, 122, images=())
+    served.fault("/s", "slow", seconds=0.5)
+    code, out, _ = harvester(capsys, "fetch", url, "--archive", str(archive))
+    assert (code, out.split(" (")[0]) == (0, "1 new, 0 updated, 0 unchanged, 0 deleted, 0 failed")
+
+
+def test_truncated_image_is_retried_and_then_recorded_missing(served, archive, capsys):
+    url = add_article(served, 123, images=("cut",))
+    served.fault("/mmbiz_png/cut", "truncate")
+    code, _, _ = harvester(capsys, "fetch", url, "--archive", str(archive))
+    assert code == 0
+    [(status, error)] = query(archive, "SELECT status, error FROM article_images")
+    assert status == "missing"
+    assert "body truncated" in error
+    assert not list((archive / "images").rglob("*.png"))

@@ -662,6 +662,16 @@ def update_rendering(db: sqlite_utils.Database, key: str, *, md_path: str, body_
         return True
 
 
+def note_first_capture(db: sqlite_utils.Database, key: str, at: datetime) -> None:
+    """An older capture of the same article (a seed file's earlier copy) moves its
+    first capture time back, so every copy renders the same front matter."""
+    with _write(db):
+        db.execute(
+            "UPDATE articles SET first_fetched_at = ? WHERE key = ? AND first_fetched_at > ?",
+            [_utc_iso(at), key, _utc_iso(at)],
+        )
+
+
 REKEYED_COLUMNS = (
     ("revisions", "article_key"),
     ("article_images", "article_key"),

@@ -21,6 +21,7 @@ from archive.index import (
     ImageEntry,
     LinkEntry,
     get_article,
+    note_first_capture,
     open_index,
     rekey_article,
     save_article,
@@ -121,8 +122,8 @@ class Archive:
                 fetched_at,
                 raw,
             )
-        if page.fetched_at is None:
-            page.fetched_at = fetch_time(existing) or fetched_at
+        captures = (fetch_time(existing), page.fetched_at, fetched_at)
+        page.fetched_at = min(moment for moment in captures if moment is not None)
         md_path = (existing or {}).get("md_path") or article_relpath(
             page.account, page.published_at or page.fetched_at, page.title, key
         )
@@ -140,6 +141,7 @@ class Archive:
                 fetched_at=fetched_at,
             )
             update_rendering(self.db, key, md_path=md_path, body_text=body)
+            note_first_capture(self.db, key, page.fetched_at)
             save_images(self.db, key, image_entries(images))
             save_links(self.db, key, link_entries(page.body_html))
         return outcome

@@ -409,3 +409,20 @@ def test_truncated_image_is_retried_and_then_recorded_missing(served, archive, c
     assert status == "missing"
     assert "body truncated" in error
     assert not list((archive / "images").rglob("*.png"))
+
+
+def test_two_copies_of_one_article_settle_on_the_earliest_capture(
+    served, archive, capsys, tmp_path
+):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    seed_file(folder, "第一篇", "HHH888", ())
+    older = (folder / "HHH888.md").read_text(encoding="utf-8").replace("2026-01-26", "2023-05-01")
+    (folder / "HHH888-older.md").write_text(older, encoding="utf-8")
+    harvester(capsys, "import", str(folder), "--archive", str(archive))
+    [(md_path,)] = query(archive, "SELECT md_path FROM articles")
+    written = (archive / md_path).stat().st_mtime_ns
+    code, out, _ = harvester(capsys, "import", str(folder), "--archive", str(archive))
+    assert (code, out.split(" (")[0]) == (0, "0 new, 0 updated, 2 unchanged, 0 deleted, 0 failed")
+    assert (archive / md_path).stat().st_mtime_ns == written
+    assert "\nfetched: 2023-05-01T08:00:16+08:00\n" in (archive / md_path).read_text("utf-8")

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from harvester.model import Page
 
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
-ASCII_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
+# Every ASCII punctuation mark but an underscore inside a word, which CommonMark leaves alone.
+ASCII_PUNCTUATION = re.compile(r"[!-/:-@\[-^`{-~]|(?<!\w)_|_(?!\w)")
 
 
 def iso_china(moment: datetime | None) -> str | None:

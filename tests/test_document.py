@@ -81,3 +81,8 @@ def test_article_file_has_byline_body_and_original_link_footer():
 def test_byline_escapes_markdown_in_titles_so_it_reads_as_written():
     text = render_article(sample_page(title="<b>*重点*</b> [1]&amp;"), "")
     assert "\\<b\\>\\*重点\\*\\<\\/b\\> \\[1\\]\\&amp\\; by Neuronlink\n------\n" in text
+
+
+def test_byline_leaves_underscores_inside_words_alone():
+    text = render_article(sample_page(title="复现_单分组 _x"), "")
+    assert "复现_单分组 \\_x by Neuronlink\n" in text

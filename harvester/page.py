@@ -93,6 +93,7 @@ MAX_SLOTS = 32  # assignments kept per name; real pages have a handful
 
 BIZ = re.compile(r"[A-Za-z0-9+/=_-]{4,64}")
 DIGITS = re.compile(r"\d{1,20}")
+VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{4,40}")
 SN = re.compile(r"[A-Za-z0-9_-]{4,128}")
 UNIX_MIN, UNIX_MAX = 946684800, 4102444800  # 2000-01-01 .. 2100-01-01
 LOCAL_TIME = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
@@ -151,7 +152,19 @@ def parse_page(html: str, url: str | None = None) -> Page:
         page.body_html = _share_body(tree, page.shared_url)
     elif js_content is not None:
         page.body_html = _inner_html(js_content)
+    if kind == "video":
+        page.body_html += _video_line(page, data)
     return page
+
+
+def _video_line(page: Page, data: ScriptData) -> str:
+    """A video post's video as a linked line, so the archive says what the post was."""
+    vid = data.obj_text("vid", valid=VIDEO_ID)
+    target = f"https://v.qq.com/x/page/{vid}.html" if vid else page.url
+    if not target:
+        return ""
+    label = htmllib.escape(f"视频：{page.title}" if page.title else "视频", quote=False)
+    return f'<p><a href="{htmllib.escape(target)}">{label}</a></p>'
 
 
 # --- classification ------------------------------------------------------------------------

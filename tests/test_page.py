@@ -387,6 +387,13 @@ def test_video_post_with_amp_escaped_msg_link_gets_its_ids_from_the_link():
     assert (page.mid, page.idx) == ("2247489928", "1")
 
 
+def test_video_post_body_links_its_tencent_video():
+    body = parsed("video-post-2018-item-show-type-5.html").body_html
+    assert body.endswith(
+        '<p><a href="https://v.qq.com/x/page/c1338f604ll.html">视频：今天的推送，会动！</a></p>'
+    )
+
+
 def test_inline_links_to_other_articles_stay_in_the_body():
     body = parsed("article-2020-inline-mp-links.html").body_html
     assert len(re.findall(r'href="https?://mp\.weixin\.qq\.com/s', body)) == 13

@@ -218,6 +218,8 @@ def fetch(urls: tuple[str, ...], archive_dir: Path, refresh: bool) -> None:
     links, errors = read_links(urls)
     for error in errors:
         fail(error)
+    if not links:
+        sys.exit(EXIT_USAGE)
     archive = Archive.open(archive_dir)
     if not refresh:
         links = [link for link in links if not archive.has_link(link)]

@@ -426,3 +426,13 @@ def test_two_copies_of_one_article_settle_on_the_earliest_capture(
     assert (code, out.split(" (")[0]) == (0, "0 new, 0 updated, 2 unchanged, 0 deleted, 0 failed")
     assert (archive / md_path).stat().st_mtime_ns == written
     assert "\nfetched: 2023-05-01T08:00:16+08:00\n" in (archive / md_path).read_text("utf-8")
+
+
+def test_fetch_with_no_usable_link_exits_2_and_creates_no_archive(archive, capsys):
+    code, out, err = harvester(capsys, "fetch", "https://example.com/a", "--archive", str(archive))
+    assert (code, out) == (2, "")
+    assert err == (
+        "harvester: 'https://example.com/a' is not a WeChat article link: "
+        "its host is example.com, not mp.weixin.qq.com\n"
+    )
+    assert not archive.exists()

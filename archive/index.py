@@ -308,7 +308,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @contextlib.contextmanager
-def _write(db: sqlite_utils.Database) -> Iterator[None]:
+def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
     """One write transaction (BEGIN IMMEDIATE), or a savepoint inside the caller's."""
     if db.conn.in_transaction:
         with db.atomic():
@@ -343,14 +343,14 @@ def _check_not_newer(db: sqlite_utils.Database) -> int:
 
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply every pending migration, each once in its own transaction; the new version."""
-    with _write(db):
+    with write_transaction(db):
         db.execute(
             "CREATE TABLE IF NOT EXISTS migrations ("
             "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
         _check_not_newer(db)
     for version, migration in enumerate(MIGRATIONS, start=1):
-        with _write(db):
+        with write_transaction(db):
             if _check_not_newer(db) >= version:
                 continue
             migration(db)
@@ -520,7 +520,7 @@ def save_article(
     at = _utc_iso(fetched_at)
     columns = _page_columns(page, key)
     content = {"md_path": md_path, "raw_path": raw_path, "content_hash": content_hash}
-    with _write(db):
+    with write_transaction(db):
         _upsert_account(db, columns["biz"], page, at)
         row = get_article(db, key)
         revision = {"kind": page.kind, "title": page.title, **content}
@@ -575,7 +575,7 @@ def _save_status_page(
     fetched_at: datetime | str,
 ) -> str:
     at = _utc_iso(fetched_at)
-    with _write(db):
+    with write_transaction(db):
         row = get_article(db, key)
         if row is not None:
             return "updated" if _set_status(db, row, page.kind, at, raw_path) else "unchanged"
@@ -639,7 +639,7 @@ def mark_status(
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}; expected one of {sorted(STATUSES)}")
     when = _utc_iso(at)
-    with _write(db):
+    with write_transaction(db):
         row = get_article(db, key)
         if row is None:
             raise KeyError(key)
@@ -648,7 +648,7 @@ def mark_status(
 
 def update_rendering(db: sqlite_utils.Database, key: str, *, md_path: str, body_text: str) -> bool:
     """Store a re-rendered Markdown body (rebuild, newly downloaded images): no revision."""
-    with _write(db):
+    with write_transaction(db):
         row = get_article(db, key)
         if row is None:
             raise KeyError(key)
@@ -665,7 +665,7 @@ def update_rendering(db: sqlite_utils.Database, key: str, *, md_path: str, body_
 def note_first_capture(db: sqlite_utils.Database, key: str, at: datetime) -> None:
     """An older capture of the same article (a seed file's earlier copy) moves its
     first capture time back, so every copy renders the same front matter."""
-    with _write(db):
+    with write_transaction(db):
         db.execute(
             "UPDATE articles SET first_fetched_at = ? WHERE key = ? AND first_fetched_at > ?",
             [_utc_iso(at), key, _utc_iso(at)],
@@ -687,7 +687,7 @@ def rekey_article(db: sqlite_utils.Database, old_key: str, new_key: str) -> bool
 
     False when there is nothing to move (no `old_key`, or `new_key` already taken).
     """
-    with _write(db):
+    with write_transaction(db):
         if get_article(db, old_key) is None or get_article(db, new_key) is not None:
             return False
         db.execute("PRAGMA defer_foreign_keys = ON")
@@ -756,7 +756,7 @@ def save_images(
     are removed; replace=False updates only the given positions (retries).
     """
     items = [_coerce(entry, ImageEntry) for entry in entries]
-    with _write(db):
+    with write_transaction(db):
         for item in items:
             _save_image(db, key, item)
         if replace:
@@ -819,7 +819,7 @@ def save_links(
 ) -> None:
     """Replace the links recorded from article `key` (positions 0, 1, ... in order)."""
     items = [_coerce(link, LinkEntry) for link in links]
-    with _write(db):
+    with write_transaction(db):
         db.execute("DELETE FROM links WHERE from_key = ?", [key])
         for position, link in enumerate(items):
             _insert(
@@ -848,7 +848,7 @@ def record_fetch(
     article_key: str | None = None,
 ) -> int:
     """Log one HTTP outcome (status = HTTP status code); returns the fetches row id."""
-    with _write(db):
+    with write_transaction(db):
         return _insert(
             db,
             "fetches",
@@ -873,7 +873,7 @@ def start_run(
     pid: int | None = None,
 ) -> int:
     """Open a runs row (outcome "running"); returns its id."""
-    with _write(db):
+    with write_transaction(db):
         return _insert(
             db,
             "runs",
@@ -897,7 +897,7 @@ def finish_run(
 ) -> None:
     """Close a run: outcome, counts (stored as JSON), message, finished_at."""
     counts_json = json.dumps(dict(counts or {}), ensure_ascii=False, sort_keys=True)
-    with _write(db):
+    with write_transaction(db):
         cursor = db.execute(
             "UPDATE runs SET finished_at = ?, outcome = ?, counts = ?, message = ? WHERE id = ?",
             [_utc_iso(at), outcome, counts_json, message, run_id],

@@ -17,12 +17,13 @@ Every write is its own short transaction; only the harvest's main thread calls t
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
+
+from archive.index import write_transaction
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 MAX_ATTEMPTS = 3
@@ -64,23 +65,6 @@ def parse_iso(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@contextlib.contextmanager
-def write(db: sqlite_utils.Database) -> Iterator[None]:
-    """A write transaction taken at once (BEGIN IMMEDIATE), so it waits instead of failing."""
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield
-        return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")
-
-
 class HarvestQueue:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
@@ -100,7 +84,7 @@ class HarvestQueue:
     def add(self, items: Iterable[QueueItem], run_id: int, *, now: datetime) -> int:
         """Insert the items not queued yet (any state); how many were inserted."""
         inserted = 0
-        with write(self.db):
+        with write_transaction(self.db):
             for item in items:
                 cursor = self.db.execute(
                     """INSERT INTO queue (key, url, source, title, published_at, enqueued_at,
@@ -130,7 +114,7 @@ class HarvestQueue:
     def requeue(self, items: Iterable[QueueItem], run_id: int, *, now: datetime) -> int:
         """Queue again (pending, at the end) articles whose rows may be done already."""
         count = 0
-        with write(self.db):
+        with write_transaction(self.db):
             for item in items:
                 self.db.execute(
                     """INSERT INTO queue (key, url, source, title, published_at, enqueued_at,
@@ -159,7 +143,7 @@ class HarvestQueue:
 
     def revive_failed(self, *, now: datetime) -> int:
         """Failed rows with attempts left become pending again (at the end of the queue)."""
-        with write(self.db):
+        with write_transaction(self.db):
             keys = [
                 row[0]
                 for row in self.db.execute(
@@ -207,7 +191,7 @@ class HarvestQueue:
     ) -> None:
         """Record an item's outcome. `final`: a failure not worth trying again."""
         attempts = f"max({MAX_ATTEMPTS:d}, attempts + 1)" if final else "attempts + 1"
-        with write(self.db):
+        with write_transaction(self.db):
             self.db.execute(
                 f"""UPDATE queue SET state = ?, attempts = {attempts},
                     last_error = ?, run_id = ?, article_key = coalesce(?, article_key),
@@ -245,7 +229,7 @@ class HarvestQueue:
         if until.microsecond:  # stored to the second: round up, never early
             until = until.replace(microsecond=0) + timedelta(seconds=1)
         backoff = Backoff(host, until, level, reason)
-        with write(self.db):
+        with write_transaction(self.db):
             self.db.execute(
                 """INSERT INTO host_backoff (host, until, level, reason, since)
                 VALUES (?, ?, ?, ?, ?)
@@ -257,7 +241,7 @@ class HarvestQueue:
 
     def clear_expired_backoffs(self, now: datetime) -> None:
         """After a run that got through: expired backoffs start again from level 0."""
-        with write(self.db):
+        with write_transaction(self.db):
             self.db.execute("DELETE FROM host_backoff WHERE until <= ?", [iso(now)])
 
 
@@ -283,7 +267,7 @@ def mark_interrupted_runs(db: sqlite_utils.Database, stale: Callable[[dict], boo
     lock knows every other harvest row is; other commands are judged by their pid).
     """
     rows = [row for row in db.query("SELECT * FROM runs WHERE outcome = 'running'") if stale(row)]
-    with write(db):
+    with write_transaction(db):
         for row in rows:
             done = db.execute(
                 "SELECT count(*) FROM queue WHERE run_id = ? AND state = ?", [row["id"], DONE]

@@ -212,17 +212,30 @@ def parse_publish_page(
         items = info.get("appmsgex") or []
         if isinstance(items, Mapping):
             items = [items]
-        for item in items if isinstance(items, list) else []:
-            if not isinstance(item, Mapping):
-                continue
-            keys.append(str(item.get("aid") or item.get("link") or ""))
-            listing = appmsg_listing(item, source=source, fakeid=fakeid)
-            if listing is not None:
-                listings.append(listing)
-            elif not _is_deleted(item):
-                warnings.append(f"{what}: {item.get('title')!r} has no usable link; skipped")
+        _read_items(items, source, fakeid, what, listings, keys, warnings)
     total = _int(page.get("total_count"))
     return MpPage(listings, len(publish_list), total, tuple(keys), warnings)
+
+
+def _read_items(
+    items: Any,
+    source: str,
+    fakeid: str | None,
+    what: str,
+    listings: list[Listing],
+    keys: list[str],
+    warnings: list[str],
+) -> None:
+    """Append each appmsg item's Listing, its key, and a warning for a live one unusable."""
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        keys.append(str(item.get("aid") or item.get("link") or ""))
+        listing = appmsg_listing(item, source=source, fakeid=fakeid)
+        if listing is not None:
+            listings.append(listing)
+        elif not _is_deleted(item):
+            warnings.append(f"{what}: {item.get('title')!r} has no usable link; skipped")
 
 
 def parse_list_ex(
@@ -246,15 +259,7 @@ def parse_list_ex(
     listings: list[Listing] = []
     keys: list[str] = []
     warnings: list[str] = []
-    for item in items:
-        if not isinstance(item, Mapping):
-            continue
-        keys.append(str(item.get("aid") or item.get("link") or ""))
-        listing = appmsg_listing(item, source=source, fakeid=fakeid)
-        if listing is not None:
-            listings.append(listing)
-        elif not _is_deleted(item):
-            warnings.append(f"{what}: {item.get('title')!r} has no usable link; skipped")
+    _read_items(items, source, fakeid, what, listings, keys, warnings)
     return MpPage(listings, len(items), _int(body.get("app_msg_cnt")), tuple(keys), warnings)
 
 

@@ -221,10 +221,12 @@ def fetch(urls: tuple[str, ...], archive_dir: Path, refresh: bool) -> None:
     if not links:
         sys.exit(EXIT_USAGE)
     archive = Archive.open(archive_dir)
-    if not refresh:
-        links = [link for link in links if not archive.has_link(link)]
+    archived = [] if refresh else [link for link in links if archive.has_link(link)]
+    links = [link for link in links if link not in archived]
     with open_client() as client, progress_reporter(len(links), "fetch") as advance:
         summary = fetch_links(archive, client, links, progress=advance)
+    if archived:
+        summary.counts["already archived (use --refresh to check again)"] = len(archived)
     finish(summary, archive, EXIT_USAGE if errors else EXIT_OK)
 
 

@@ -135,7 +135,7 @@ _KEEP_ATTRS = {
     "ol": {"start"},
     "td": {"colspan"},
     "th": {"colspan"},
-    "pre": {"data-lang", "data-md-container"},
+    "pre": {"data-lang", "data-md-container"},  # both set by _flatten_pre
     "code": {"data-lang", "data-language", "lang", "class"},
     "ul": {"class"},
     "iframe": {"src", "data-src", "class", "data-mpvid"},
@@ -1846,7 +1846,8 @@ def html_to_markdown(body_html: str, image_map: dict[str, str] | None = None) ->
         _tree, root = _preclean(body_html)
         if root is None:
             return ""
-        soup = BeautifulSoup(root.html or "", "lxml")
+        # NBSP are spaces to the converter anyway; as plain text they parse in one piece.
+        soup = BeautifulSoup((root.html or "").replace("&nbsp;", " "), "lxml")
         return _finish(_CONVERTER.convert_soup(soup))
     except Exception:
         return _fallback(body_html)

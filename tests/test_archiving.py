@@ -107,7 +107,10 @@ def test_fetching_an_archived_link_without_refresh_makes_no_request(served, arch
     served.clear_requests()
     code, out, _ = harvester(capsys, "fetch", url, "--archive", str(archive))
     assert (code, served.requests) == (0, [])
-    assert out.startswith("0 new, 0 updated, 0 unchanged")
+    assert out.startswith(
+        "0 new, 0 updated, 0 unchanged, 0 deleted, 0 failed, "
+        "1 already archived (use --refresh to check again)"
+    )
 
 
 def test_changed_article_adds_a_revision_and_keeps_the_old_raw_page(served, archive, capsys):

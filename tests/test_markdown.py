@@ -613,6 +613,25 @@ def test_qqmusic_becomes_a_music_link_with_title_and_singer():
     )
 
 
+def test_music_card_without_song_id_links_to_a_search():
+    html = body(
+        '<mp-common-clmusic data-pluginname="insertaudio" music_name="%E6%83%B3%E8%B1%A1'
+        '%E4%B9%8B%E4%B8%AD" singer="许嵩" duration="249000"></mp-common-clmusic>'
+    )
+    assert html_to_markdown(html) == (
+        "[音乐：想象之中 – 许嵩](https://y.qq.com/n/ryqq/search?w="
+        "%E6%83%B3%E8%B1%A1%E4%B9%8B%E4%B8%AD%20%E8%AE%B8%E5%B5%A9)\n"
+    )
+
+
+def test_vote_card_is_a_readable_line():
+    html = body(
+        '<mp-common-vote data-pluginname="mpvote" data-votesubject=\'[{"type":1,'
+        '"title":"你会考虑用这种思路吗？","options":[{"name":"会"}]}]\'></mp-common-vote>'
+    )
+    assert html_to_markdown(html) == "投票：你会考虑用这种思路吗？\n"
+
+
 def test_account_card_becomes_an_account_link():
     html = body(
         '<section><mp-common-profile data-pluginname="mpprofile" data-nickname="闲谈 Immunology" '

@@ -340,7 +340,7 @@ def hugo_front_matter(meta: Mapping[str, Any], row: Mapping[str, Any]) -> str:
             continue
         extra[name] = value
     extra["account"] = account
-    extra["wechat_kind"] = meta.get("kind") or row.get("kind")
+    extra["wechat_kind"] = meta.get("wechat_kind") or meta.get("kind") or row.get("kind")
     extra["status"] = row.get("status") or meta.get("status") or "live"
     extra["archive_key"] = row["key"]
     ordered = [name for name in ARCHIVE_FIELDS if name in extra]

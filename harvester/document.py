@@ -23,7 +23,11 @@ def iso_china(moment: datetime | None) -> str | None:
 
 
 def front_matter(page: Page, *, status: str = "live", categories: list[str] | None = None) -> str:
-    """YAML front matter Hugo reads; the seed's keys first, values JSON-quoted (valid YAML)."""
+    """YAML front matter Hugo reads; the seed's keys first, values JSON-quoted (valid YAML).
+
+    The article's link and kind are `wechat_url` and `wechat_kind`: Hugo refuses a `url`
+    with a scheme and gives `kind` a meaning of its own.
+    """
     tags = page.tags or ["fetched", *([page.account] if page.account else [])]
     fields: dict[str, object] = {
         "title": page.title or "",
@@ -33,7 +37,7 @@ def front_matter(page: Page, *, status: str = "live", categories: list[str] | No
         "categories": page.categories or categories or [],
         "account": page.account,
         "author": page.author,
-        "url": page.url or page.short_url,
+        "wechat_url": page.url or page.short_url,
         "short_url": page.short_url,
         "cover": page.cover,
         "digest": page.digest,
@@ -41,7 +45,7 @@ def front_matter(page: Page, *, status: str = "live", categories: list[str] | No
         "paid": page.paid or None,
         "source_url": page.source_url,
         "shared_url": page.shared_url,
-        "kind": page.kind,
+        "wechat_kind": page.kind,
         "status": status,
         "published": iso_china(page.published_at),
         "fetched": iso_china(page.fetched_at),

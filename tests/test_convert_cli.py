@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -144,3 +147,26 @@ def test_convert_without_sources_is_a_usage_error(capsys):
     code, _, err = harvester(capsys, "convert")
     assert code == 2
     assert "Missing argument 'SOURCES...'" in err
+
+
+@pytest.mark.skipif(shutil.which("hugo") is None, reason="hugo is not installed")
+def test_converted_files_are_read_by_hugo_as_they_are(tmp_path, capsys):
+    site = tmp_path / "site"
+    (site / "content").mkdir(parents=True)
+    (site / "hugo.toml").write_text('baseURL = "/"\n', encoding="utf-8")
+    layouts = site / "layouts" / "_default"
+    layouts.mkdir(parents=True)
+    (layouts / "single.html").write_text("{{ .Title }}{{ .Content }}", encoding="utf-8")
+    (layouts / "list.html").write_text("{{ range .Pages }}{{ .Title }}{{ end }}", encoding="utf-8")
+    harvester(capsys, "convert", str(saved_page(tmp_path)), "--out-dir", str(site / "content"))
+    built = subprocess.run(
+        ["hugo", "-s", str(site), "-d", str(tmp_path / "public")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HUGO_CACHEDIR": str(tmp_path / "cache")},
+    )
+    assert built.returncode == 0, built.stderr
+    assert "WARN" not in built.stdout + built.stderr
+    assert "ERROR" not in built.stdout + built.stderr
+    [page] = (tmp_path / "public" / "articles" / "轻金融" / "2020").glob("*/index.html")
+    assert "银行业<strong>人事变动</strong>。" in page.read_text(encoding="utf-8")

@@ -48,10 +48,10 @@ def test_front_matter_keeps_the_seed_keys_first():
 def test_front_matter_is_valid_yaml_with_archive_fields():
     data = parsed_front_matter(front_matter(sample_page()))
     assert data["account"] == "Neuronlink"
-    assert data["url"].startswith("https://mp.weixin.qq.com/s?__biz=")
+    assert data["wechat_url"].startswith("https://mp.weixin.qq.com/s?__biz=")
     assert data["short_url"] == "https://mp.weixin.qq.com/s/A1E9RPbyYFRLOfhsP7B_Rw"
     assert data["original"] is True
-    assert (data["kind"], data["status"]) == ("article", "live")
+    assert (data["wechat_kind"], data["status"]) == ("article", "live")
 
 
 def test_front_matter_quotes_titles_that_would_break_yaml():

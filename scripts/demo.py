@@ -36,7 +36,7 @@ SAMPLES = [
     (
         "2026 神经调控十大研究进展",
         "<blockquote><p>本文整理自公开报道。</p></blockquote>"
-        "<p>延伸阅读：<a href=\"https://mp.weixin.qq.com/s?__biz=MzkxODY4NDEwMA==&amp;mid=2247490001"
+        '<p>延伸阅读：<a href="https://mp.weixin.qq.com/s?__biz=MzkxODY4NDEwMA==&amp;mid=2247490001'
         '&amp;idx=1&amp;sn=00000000000000000000000000000001#rd">神经修复与再生：从分子到系统</a></p>',
         ("progress-1", "progress-2", "progress-3"),
     ),

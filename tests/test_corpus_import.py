@@ -75,7 +75,7 @@ def test_corpus_import_stores_each_image_once(imported):
 
 
 def test_corpus_import_again_changes_nothing(imported):
-    files, archive, _, second, md_times, missing, asked = imported
+    _, archive, _, second, md_times, missing, asked = imported
     assert second.returncode == 0, second.stderr
     assert second.stdout.startswith("0 new, 0 updated, 528 unchanged, 0 deleted, 0 failed")
     assert {p: p.stat().st_mtime_ns for p in archive.rglob("*.md")} == md_times

@@ -284,7 +284,7 @@ def store_raw(
             f"{safe_component(mid, 40, 'unknown')}_{safe_component(idx, 20, 'unknown')}",
         )
     )
-    blob = gzip.compress(html, mtime=0)
+    blob = gzip.compress(html, compresslevel=6, mtime=0)
     relpath = f"{folder}/{_stamp(fetched_at)}.html.gz"
     path = resolve_inside(root, relpath)
     if path.exists() and not _same_bytes(path, blob):

@@ -299,10 +299,17 @@ HARVEST_SCHEMA = (
 )""",
 )
 
+
+def _m004_short_url_index(db: sqlite_utils.Database) -> None:
+    """Imports and fetches look articles up by short link: keep that flat at 100k articles."""
+    db.execute("CREATE INDEX idx_articles_short_url ON articles(short_url)")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _m001_core,
     _m002_search,
     _m003_harvest,
+    _m004_short_url_index,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

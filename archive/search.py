@@ -12,16 +12,23 @@ TITLE_WEIGHT = 10.0
 BODY_WEIGHT = 1.0
 SNIPPET_TOKENS = 32
 
+# Rank every match first (bm25 only), then build snippets and join rows for the best
+# `limit` alone: a common 2-character query matches a sixth of a 100k archive.
 _SEARCH_SQL = f"""
+WITH best AS (
+    SELECT rowid AS id, bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS rank
+    FROM articles_fts WHERE articles_fts MATCH :match
+    ORDER BY rank LIMIT :limit
+)
 SELECT a.key, a.title, a.account, a.published_at, a.status,
     snippet(articles_fts, 1, :open, :close, :ellipsis, {SNIPPET_TOKENS}) AS snippet,
-    bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS rank
+    best.rank AS rank
 FROM articles_fts
+JOIN best ON best.id = articles_fts.rowid
 JOIN articles_search s ON s.id = articles_fts.rowid
 JOIN articles a ON a.key = s.key
 WHERE articles_fts MATCH :match
-ORDER BY rank, a.published_at DESC, a.key
-LIMIT :limit
+ORDER BY best.rank, a.published_at DESC, a.key
 """
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -12,23 +13,21 @@ TITLE_WEIGHT = 10.0
 BODY_WEIGHT = 1.0
 SNIPPET_TOKENS = 32
 
-# Rank every match first (bm25 only), then build snippets and join rows for the best
-# `limit` alone: a common 2-character query matches a sixth of a 100k archive.
-_SEARCH_SQL = f"""
-WITH best AS (
-    SELECT rowid AS id, bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS rank
-    FROM articles_fts WHERE articles_fts MATCH :match
-    ORDER BY rank LIMIT :limit
-)
-SELECT a.key, a.title, a.account, a.published_at, a.status,
-    snippet(articles_fts, 1, :open, :close, :ellipsis, {SNIPPET_TOKENS}) AS snippet,
-    best.rank AS rank
+# Two steps: rank every match (bm25 alone), then snippets and rows for the best `limit`
+# only, looked up by rowid; a common 2-character query matches a sixth of a 100k archive,
+# and one query doing both would evaluate the phrase match twice over all of them.
+_RANK_SQL = f"""
+SELECT rowid, bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS rank
+FROM articles_fts WHERE articles_fts MATCH :match
+ORDER BY rank LIMIT :limit
+"""
+_HITS_SQL = f"""
+SELECT articles_fts.rowid AS id, a.key, a.title, a.account, a.published_at, a.status,
+    snippet(articles_fts, 1, :open, :close, :ellipsis, {SNIPPET_TOKENS}) AS snippet
 FROM articles_fts
-JOIN best ON best.id = articles_fts.rowid
 JOIN articles_search s ON s.id = articles_fts.rowid
 JOIN articles a ON a.key = s.key
-WHERE articles_fts MATCH :match
-ORDER BY best.rank, a.published_at DESC, a.key
+WHERE articles_fts MATCH :match AND articles_fts.rowid IN (SELECT value FROM json_each(:ids))
 """
 
 
@@ -68,22 +67,27 @@ def search(
     match = fts_query(query)
     if not match or limit <= 0:
         return []
+    ranks = {row[0]: row[1] for row in db.execute(_RANK_SQL, {"match": match, "limit": limit})}
     params = {
         "match": match,
+        "ids": json.dumps(list(ranks)),
         "open": open_mark,
         "close": close_mark,
         "ellipsis": ellipsis,
-        "limit": limit,
     }
-    return [
+    hits = [
         SearchHit(
             key=row["key"],
             title=row["title"],
             account=row["account"],
             published_at=row["published_at"],
             snippet=natural_snippet(row["snippet"] or "", open_mark, close_mark),
-            rank=row["rank"],
+            rank=ranks[row["id"]],
             status=row["status"],
         )
-        for row in db.query(_SEARCH_SQL, params)
+        for row in db.query(_HITS_SQL, params)
     ]
+    hits.sort(key=lambda hit: hit.key)
+    hits.sort(key=lambda hit: hit.published_at or "", reverse=True)
+    hits.sort(key=lambda hit: hit.rank)
+    return hits

@@ -102,10 +102,14 @@ class Archive:
         raw: bytes,
         fetched_at: datetime,
         images: Mapping[str, StoredImage | str],
+        *,
+        body: str | None = None,
+        links: list[LinkEntry] | None = None,
     ) -> str:
         """Archive an article page: "new", "updated" or "unchanged".
 
         `images` maps each image URL to its stored file, or to why it is missing.
+        `body` (the Markdown body, no image stored) and `links` when worked out ahead.
         """
         key = self.resolve_key(page)
         if key is None:
@@ -127,7 +131,8 @@ class Archive:
         md_path = (existing or {}).get("md_path") or article_relpath(
             page.account, page.published_at or page.fetched_at, page.title, key
         )
-        body = self.render_body(page, md_path, images)
+        if body is None:
+            body = self.render_body(page, md_path, images)
         write_file(self.root, md_path, render_article(page, body).encode("utf-8"))
         with self.db.atomic():
             outcome = save_article(
@@ -143,7 +148,7 @@ class Archive:
             update_rendering(self.db, key, md_path=md_path, body_text=body)
             note_first_capture(self.db, key, page.fetched_at)
             save_images(self.db, key, image_entries(images))
-            save_links(self.db, key, link_entries(page.body_html))
+            save_links(self.db, key, link_entries(page.body_html) if links is None else links)
         return outcome
 
     def render_body(self, page: Page, md_path: str, images: Mapping[str, StoredImage | str]) -> str:

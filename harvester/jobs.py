@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from archive.files import StoredImage, read_raw, write_file
 from archive.index import (
+    LinkEntry,
     finish_run,
     get_article,
     mark_status,
@@ -17,16 +21,19 @@ from archive.index import (
     start_run,
     update_rendering,
 )
-from harvester.archiver import Archive, page_images
+from harvester.archiver import Archive, link_entries, page_images
 from harvester.document import render_article
 from harvester.errors import InputError, TryLater
 from harvester.fetching import download_images, fetch_capture
 from harvester.http import FetchError, HttpClient
 from harvester.links import ArticleLink
+from harvester.markdown import html_to_markdown
+from harvester.model import Page
 from harvester.reader import decode_source, parse_source, read_source
 
 SUMMARY_ORDER = ("new", "updated", "unchanged", "deleted", "failed")
 SOURCE_SUFFIXES = (".md", ".txt", ".html", ".htm")
+PARALLEL_FROM = 32  # files; fewer are not worth starting worker processes for
 RETRY_AFTER_VERIFICATION = timedelta(hours=6)
 
 Progress = Callable[[str], None]
@@ -125,6 +132,41 @@ def source_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
+@dataclass
+class Prepared:
+    """The CPU-heavy part of importing one file, done ahead (in worker processes for many)."""
+
+    path: Path
+    page: Page | None = None
+    error: str | None = None
+    body: str | None = None
+    images: list[str] | None = None
+    links: list[LinkEntry] | None = None
+
+
+def prepare(path: Path, render: bool = True) -> Prepared:
+    """Read and parse one source; with `render`, also its Markdown body with no local
+    images, its image URLs and its links to other articles."""
+    try:
+        page = read_source(path)
+    except InputError as error:
+        return Prepared(path, error=str(error))
+    if not (render and page.is_article):
+        return Prepared(path, page)
+    body = html_to_markdown(page.body_html)
+    return Prepared(path, page, None, body, page_images(page), link_entries(page.body_html))
+
+
+@contextlib.contextmanager
+def prepared_files(paths: list[Path], render: bool) -> Iterator[Iterator[Prepared]]:
+    """Files prepared in order; rendering runs on every core when there are enough files."""
+    if not render or len(paths) < PARALLEL_FROM:
+        yield (prepare(path, render) for path in paths)
+        return
+    with ProcessPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 4))) as pool:
+        yield pool.map(prepare, paths, chunksize=4)
+
+
 def import_paths(
     archive: Archive,
     client: HttpClient | None,
@@ -132,24 +174,29 @@ def import_paths(
     *,
     progress: Progress = no_progress,
 ) -> Summary:
-    """Archive seed-format files (or saved pages); images downloaded unless client is None."""
+    """Archive seed-format files (or saved pages); images downloaded unless client is None.
+
+    Without images, bodies are converted ahead on every core while this process writes.
+    """
     summary = Summary()
     run_id = start_run(archive.db, "import")
     try:
-        for path in paths:
-            progress(str(path))
-            import_one(archive, client, path, summary)
+        with prepared_files(list(paths), render=client is None) as prepared:
+            for item in prepared:
+                progress(str(item.path))
+                import_one(archive, client, item, summary)
     finally:
         outcome = "partial" if summary.failures else "ok"
         finish_run(archive.db, run_id, outcome, dict(summary.counts))
     return summary
 
 
-def import_one(archive: Archive, client: HttpClient | None, path: Path, summary: Summary) -> None:
-    try:
-        page = read_source(path)
-    except InputError as error:
-        summary.fail(str(error))
+def import_one(
+    archive: Archive, client: HttpClient | None, item: Prepared, summary: Summary
+) -> None:
+    page, path = item.page, item.path
+    if page is None:
+        summary.fail(item.error or f"{path}: unreadable")
         return
     if page.kind == "link":
         summary.add("skipped")
@@ -159,15 +206,17 @@ def import_one(archive: Archive, client: HttpClient | None, path: Path, summary:
         summary.fail(f"{path}: {page.kind} page, nothing archived")
         return
     known = archive.known_images(archive.resolve_key(page))
-    urls = page_images(page)
+    urls = item.images if item.images is not None else page_images(page)
     if client is None:
         images: dict[str, StoredImage | str] = {
             url: known.get(url) or "not downloaded (--no-images)" for url in urls
         }
     else:
         images = download_images(client, archive.root, urls, known)
+    body = None if any(isinstance(v, StoredImage) for v in images.values()) else item.body
     fetched_at = page.fetched_at or datetime.now(UTC)
-    summary.add(archive.save(page, path.read_bytes(), fetched_at, images))
+    saved = archive.save(page, path.read_bytes(), fetched_at, images, body=body, links=item.links)
+    summary.add(saved)
 
 
 def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summary:

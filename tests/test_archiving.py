@@ -439,3 +439,22 @@ def test_fetch_with_no_usable_link_exits_2_and_creates_no_archive(archive, capsy
         "its host is example.com, not mp.weixin.qq.com\n"
     )
     assert not archive.exists()
+
+
+def test_import_of_many_files_converts_in_parallel_to_the_same_files(archive, capsys, tmp_path):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    paths = [seed_file(folder, f"第{n}篇", f"PAR{n:03d}", (f"img{n}",)) for n in range(40)]
+    code, out, _ = harvester(
+        capsys, "import", str(folder), "--no-images", "--archive", str(archive)
+    )
+    assert (code, out.split(" (")[0]) == (0, "40 new, 0 updated, 0 unchanged, 0 deleted, 0 failed")
+    one_by_one = tmp_path / "one-by-one"
+    for path in paths:
+        harvester(capsys, "import", str(path), "--no-images", "--archive", str(one_by_one))
+
+    def tree(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*.md")}
+
+    assert tree(archive) == tree(one_by_one)
+    assert len(tree(archive)) == 40

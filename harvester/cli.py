@@ -77,16 +77,23 @@ def describe_non_article(result: ConvertResult) -> str:
     return f"{result.page.kind} page, nothing to convert ({reasons[result.page.kind]})"
 
 
-def archive_option(command):
-    return click.option(
+def archive_option(
+    command=None,
+    *,
+    default: str | None = "wechat-archive",
+    help: str = "The archive folder (or set HARVESTER_ARCHIVE).",
+):
+    """`--archive DIR` (env HARVESTER_ARCHIVE), as a decorator with or without arguments."""
+    option = click.option(
         "--archive",
         "archive_dir",
         type=click.Path(file_okay=False, path_type=Path),
         envvar="HARVESTER_ARCHIVE",
-        default="wechat-archive",
-        show_default=True,
-        help="The archive folder (or set HARVESTER_ARCHIVE).",
-    )(command)
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+    return option(command) if command is not None else option
 
 
 def existing_archive(archive_dir: Path) -> Path:
@@ -257,11 +264,7 @@ def import_command(paths: tuple[Path, ...], archive_dir: Path, no_images: bool) 
     show_default=True,
     help="The harvest config (TOML).",
 )
-@click.option(
-    "--archive",
-    "archive_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="HARVESTER_ARCHIVE",
+@archive_option(
     default=None,
     help="The archive folder (default: the config's `archive`, else ./wechat-archive).",
 )

@@ -465,31 +465,7 @@ _BLOCK_TAGS = (_WRAPPERS - {"html", "body"}) | frozenset(
 )
 _HEADINGS = {f"h{n}": n for n in range(1, 7)} | {f"ne-h{n}": n for n in range(1, 7)}
 _CONTEXT_TAGS = frozenset({"a", "td", "th"}) | frozenset(_HEADINGS)
-_SKIP = frozenset(
-    [
-        "script",
-        "style",
-        "noscript",
-        "template",
-        "mp-style-type",
-        "head",
-        "title",
-        "meta",
-        "link",
-        "base",
-        "object",
-        "param",
-        "canvas",
-        "map",
-        "colgroup",
-        "col",
-        "mpcpc",
-        "mp-common-cpsad",
-        "mp-pay-preview-filter",
-        "mpchecktext",
-        "input",
-    ]
-)
+_SKIP = frozenset(_DROP_TAGS) | {"col", "input"}
 _CODE_TAGS = frozenset({"code", "kbd", "samp", "tt"})
 _HEADING_BREAKERS = frozenset(
     [

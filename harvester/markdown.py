@@ -1195,16 +1195,13 @@ class _Converter(MarkdownConverter):
         return self._embed_line("视频", src, parent_tags)
 
     def convert_video(self, el, text, parent_tags):
-        src = el.get("src") or ""
-        if not src:
-            source = el.find("source")
-            src = source.get("src") if source is not None else ""
-        src = _absolute(src or "")
-        if not src.startswith(("http://", "https://")):
-            return text
-        return self._embed_line("视频", src, parent_tags)
+        return self._media_line("视频", el, text, parent_tags)
 
     def convert_audio(self, el, text, parent_tags):
+        return self._media_line("音频", el, text, parent_tags)
+
+    def _media_line(self, label, el, text, parent_tags):
+        """`<video>`/`<audio>` (src or a `<source>`) as a linked line; its text without one."""
         src = el.get("src") or ""
         if not src:
             source = el.find("source")
@@ -1212,7 +1209,7 @@ class _Converter(MarkdownConverter):
         src = _absolute(src or "")
         if not src.startswith(("http://", "https://")):
             return text
-        return self._embed_line("音频", src, parent_tags)
+        return self._embed_line(label, src, parent_tags)
 
     def convert_mpvoice(self, el, text, parent_tags):
         name = html.unescape(el.get("name") or "")

@@ -36,14 +36,19 @@ _NOT_ARTICLES = {
     "/mp/getmasssendmsg": "it is an account's message history, not an article",
     "/mp/wappoc_appmsgcaptcha": "it is a verification page, not an article",
 }
-# Links in HTML or plain text. Bare text often runs links together with no separator
-# (".../s/AAAhttps://mp..."), so a link ends where the next scheme begins.
+# Links in HTML or plain text, found by their host (a literal the regex engine can search for
+# quickly), then widened back over a scheme or "//" (see _link_start). Bare text often runs
+# links together with no separator (".../s/AAAhttps://mp..."), so a link ends where the next
+# scheme begins.
 _LINK_IN_TEXT = re.compile(
-    r"(?:https?://|//|(?<![A-Za-z0-9_.-]))mp\.weixin\.qq\.com/"
-    r"(?:(?!https?://)[A-Za-z0-9\-._~:/?#@!$&*+,;=%])*",
+    r"mp\.weixin\.qq\.com/(?:(?!https?://)[A-Za-z0-9\-._~:/?#@!$&*+,;=%])*",
     re.IGNORECASE | re.ASCII,
 )
+_HOST_HINT = re.compile("weixin", re.IGNORECASE)  # in every link, escaped or not
+_SCHEME_BEFORE = re.compile(r"(?:https?:)?//\Z", re.IGNORECASE | re.ASCII)
+_WORD_BEFORE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _TRAILING_PUNCTUATION = ".,;:!?"
+_ASCII_SPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 
 class LinkError(InputError):
@@ -122,13 +127,30 @@ def find_article_links(html_or_text: str) -> list[ArticleLink]:
     of text is not a promise that everything in it is an article.
     """
     found: dict[str, ArticleLink] = {}
-    for match in _LINK_IN_TEXT.finditer(_unescape(html_or_text)):
+    if not _HOST_HINT.search(html_or_text):
+        return []
+    text = _unescape(html_or_text)
+    for match in _LINK_IN_TEXT.finditer(text):
+        start = _link_start(text, match.start())
+        if start is None:
+            continue
         try:
-            link = parse_link(match.group().rstrip(_TRAILING_PUNCTUATION))
+            link = parse_link(text[start : match.end()].rstrip(_TRAILING_PUNCTUATION))
         except LinkError:
             continue
         found.setdefault(link.key, link)
     return list(found.values())
+
+
+def _link_start(text: str, host_at: int) -> int | None:
+    """Where a link whose host starts at `host_at` begins: at its scheme or "//", else at
+    the host unless the host is the tail of a longer name (notmp.weixin.qq.com)."""
+    before = _SCHEME_BEFORE.search(text, max(0, host_at - 8), host_at)
+    if before:
+        return before.start()
+    if host_at and text[host_at - 1] in _WORD_BEFORE:
+        return None
+    return host_at
 
 
 def _unescape(text: str) -> str:
@@ -143,6 +165,8 @@ def _unescape(text: str) -> str:
 
 def _check_characters(text: str, link: str) -> None:
     """Reject whitespace and invisible characters inside: a link never has them, text does."""
+    if link.isascii() and not _ASCII_SPACE_OR_CONTROL.search(link):
+        return
     for char in link:
         if char.isspace():
             raise LinkError(text, "it contains whitespace")

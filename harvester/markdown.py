@@ -32,6 +32,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from bs4 import BeautifulSoup, NavigableString, Tag
@@ -41,7 +42,7 @@ from selectolax.lexbor import LexborHTMLParser
 from harvester.errors import InputError
 from harvester.links import parse_link
 
-__all__ = ["html_to_markdown", "image_urls"]
+__all__ = ["ConvertedBody", "convert_body", "html_to_markdown", "image_urls"]
 
 # --------------------------------------------------------------------------- sentinels
 # Unicode noncharacters U+FDD0..U+FDEF: never in interchanged text, stripped from input.
@@ -374,14 +375,11 @@ def image_urls(body_html: str) -> list[str]:
         _tree, root = _preclean(_as_text(body_html))
     except Exception:
         return []
-    if root is None:
-        return []
-    seen: dict[str, None] = {}
-    for img in root.css("img"):
-        src = img.attributes.get("src") or ""
-        if src:
-            seen.setdefault(src, None)
-    return list(seen)
+    return [] if root is None else _image_srcs(root)
+
+
+def _image_srcs(root) -> list[str]:
+    return list(dict.fromkeys(src for img in root.css("img") if (src := img.attributes.get("src"))))
 
 
 # --------------------------------------------------------------------------- stage 2: converter
@@ -1779,6 +1777,14 @@ def _fallback(body_html: str) -> str:
         return ""
 
 
+@dataclass(frozen=True)
+class ConvertedBody:
+    """A body's Markdown and the image URLs it shows, from one parse."""
+
+    markdown: str
+    image_urls: list[str]
+
+
 def html_to_markdown(body_html: str, image_map: dict[str, str] | None = None) -> str:
     """Convert an article body (the inner HTML of #js_content, or a seed file's body
     `<div>…</div>`) to CommonMark + GFM tables, ending with one newline ("" when empty).
@@ -1786,18 +1792,25 @@ def html_to_markdown(body_html: str, image_map: dict[str, str] | None = None) ->
     `image_map` maps an original image URL (as `image_urls` returns it) to its replacement,
     e.g. a relative path to the downloaded file. Never raises: garbage in, best effort out.
     """
+    return convert_body(body_html, image_map).markdown
+
+
+def convert_body(body_html: str, image_map: dict[str, str] | None = None) -> ConvertedBody:
+    """html_to_markdown and image_urls at the cost of one: the import needs both."""
     body_html = _as_text(body_html)
     if not body_html.strip():
-        return ""
+        return ConvertedBody("", [])
     token = _IMAGE_MAP.set(dict(image_map) if image_map else None)
+    images: list[str] = []
     try:
         _tree, root = _preclean(body_html)
         if root is None:
-            return ""
+            return ConvertedBody("", [])
+        images = _image_srcs(root)
         # NBSP are spaces to the converter anyway; as plain text they parse in one piece.
         soup = BeautifulSoup((root.html or "").replace("&nbsp;", " "), "lxml")
-        return _finish(_CONVERTER.convert_soup(soup))
+        return ConvertedBody(_finish(_CONVERTER.convert_soup(soup)), images)
     except Exception:
-        return _fallback(body_html)
+        return ConvertedBody(_fallback(body_html), images)
     finally:
         _IMAGE_MAP.reset(token)

@@ -263,6 +263,11 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def gzip_raw(html: bytes) -> bytes:
+    """The raw page as store_raw keeps it: the same bytes always give the same stream."""
+    return gzip.compress(html, compresslevel=6, mtime=0)
+
+
 def store_raw(
     root: Path,
     biz: str | None,
@@ -270,12 +275,15 @@ def store_raw(
     idx: str | None,
     fetched_at: datetime,
     html: bytes,
+    *,
+    gzipped: bytes | None = None,
 ) -> str:
     """Store a fetched page gzip-compressed; return its relpath.
 
     `raw/<biz>/<mid>_<idx>/<YYYYmmddTHHMMSSZ>.html.gz` (UTC; naive = UTC). The
     gzip stream is deterministic, so storing the same page again writes
     nothing; a different page fetched in the same second gets a hash suffix.
+    `gzipped` is gzip_raw(html) when it was made ahead (by a worker process).
     """
     folder = "/".join(
         (
@@ -284,7 +292,7 @@ def store_raw(
             f"{safe_component(mid, 40, 'unknown')}_{safe_component(idx, 20, 'unknown')}",
         )
     )
-    blob = gzip.compress(html, compresslevel=6, mtime=0)
+    blob = gzip_raw(html) if gzipped is None else gzipped
     relpath = f"{folder}/{_stamp(fetched_at)}.html.gz"
     path = resolve_inside(root, relpath)
     if path.exists() and not _same_bytes(path, blob):

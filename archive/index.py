@@ -490,11 +490,17 @@ def _add_revision(db: sqlite_utils.Database, key: str, at: str, change: str, **v
     _insert(db, "revisions", {"article_key": key, "fetched_at": at, "change": change, **values})
 
 
-def _index_text(db: sqlite_utils.Database, key: str, title: str | None, body: str | None) -> None:
+def _index_text(
+    db: sqlite_utils.Database,
+    key: str,
+    title: str | None,
+    body: str | None,
+    search_body: str | None = None,
+) -> None:
     db.execute(
         """INSERT INTO articles_search (key, title, body) VALUES (?, ?, ?)
         ON CONFLICT(key) DO UPDATE SET title = excluded.title, body = excluded.body""",
-        [key, cjk_spaced(title), search_copy(body)],
+        [key, cjk_spaced(title), search_copy(body) if search_body is None else search_body],
     )
 
 
@@ -508,6 +514,7 @@ def save_article(
     body_text: str | None,
     raw_path: str | None,
     fetched_at: datetime | str,
+    search_body: str | None = None,
 ) -> str:
     """Record one fetched or imported article: "new", "updated" or "unchanged".
 
@@ -518,7 +525,8 @@ def save_article(
     revision is added, revision_count grows, older revisions stay. The account
     row is upserted. A page whose kind is deleted/blocked/unavailable/expired
     records that status instead (see mark_status); verification pages and bare
-    links are refused with ValueError.
+    links are refused with ValueError. `search_body` is search_copy(body_text) when
+    it was made ahead (by a worker process).
     """
     if page.kind in STATUS_KINDS:
         return _save_status_page(db, page, key=key, raw_path=raw_path, fetched_at=fetched_at)
@@ -550,7 +558,7 @@ def save_article(
                 },
             )
             _add_revision(db, key, at, "new", status="live", **revision)
-            _index_text(db, key, page.title, body_text)
+            _index_text(db, key, page.title, body_text, search_body)
             return "new"
         if row["content_hash"] == content_hash:
             db.execute("UPDATE articles SET last_checked_at = ? WHERE key = ?", [at, key])
@@ -569,7 +577,7 @@ def save_article(
             [int(page.paid), body_text, at, at, at, key],
         )
         _add_revision(db, key, at, "content", status="live", **revision)
-        _index_text(db, key, page.title or row["title"], body_text)
+        _index_text(db, key, page.title or row["title"], body_text, search_body)
         return "updated"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from archive.files import StoredImage, article_relpath, store_raw, write_file
+from archive.files import StoredImage, article_relpath, gzip_raw, store_raw, write_file
 from archive.index import (
     ImageEntry,
     LinkEntry,
@@ -27,12 +27,13 @@ from archive.index import (
     save_article,
     save_images,
     save_links,
+    search_copy,
     stored_images,
     update_rendering,
 )
 from harvester.document import render_article
 from harvester.links import ArticleLink, find_article_links
-from harvester.markdown import html_to_markdown, image_urls
+from harvester.markdown import ConvertedBody, html_to_markdown, image_urls
 from harvester.model import Page
 
 
@@ -42,12 +43,33 @@ def content_hash(page: Page) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def page_images(page: Page) -> list[str]:
-    """Every image an article shows, the cover last."""
-    urls = image_urls(page.body_html)
+def page_images(page: Page, body_images: list[str] | None = None) -> list[str]:
+    """Every image an article shows, the cover last (`body_images`: the body's, if known)."""
+    urls = image_urls(page.body_html) if body_images is None else list(body_images)
     if page.cover and page.cover not in urls:
         urls.append(page.cover)
     return urls
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What saving an article needs that does not depend on the archive, so an import can
+    work it out ahead, in worker processes: the Markdown body with every image left remote,
+    its links, its search copy and the compressed raw page."""
+
+    markdown: str
+    links: list[LinkEntry]
+    search_body: str
+    raw_gzip: bytes
+
+
+def render_ahead(page: Page, raw: bytes, converted: ConvertedBody) -> Rendered:
+    return Rendered(
+        converted.markdown,
+        link_entries(page.body_html),
+        search_copy(converted.markdown),
+        gzip_raw(raw),
+    )
 
 
 @dataclass
@@ -103,13 +125,12 @@ class Archive:
         fetched_at: datetime,
         images: Mapping[str, StoredImage | str],
         *,
-        body: str | None = None,
-        links: list[LinkEntry] | None = None,
+        rendered: Rendered | None = None,
     ) -> str:
         """Archive an article page: "new", "updated" or "unchanged".
 
         `images` maps each image URL to its stored file, or to why it is missing.
-        `body` (the Markdown body, no image stored) and `links` when worked out ahead.
+        `rendered`: render_ahead(page, raw, …) when worked out ahead.
         """
         key = self.resolve_key(page)
         if key is None:
@@ -125,14 +146,18 @@ class Archive:
                 page.idx or "0",
                 fetched_at,
                 raw,
+                gzipped=rendered.raw_gzip if rendered else None,
             )
         captures = (fetch_time(existing), page.fetched_at, fetched_at)
         page.fetched_at = min(moment for moment in captures if moment is not None)
         md_path = (existing or {}).get("md_path") or article_relpath(
             page.account, page.published_at or page.fetched_at, page.title, key
         )
-        if body is None:
+        stored = any(isinstance(image, StoredImage) for image in images.values())
+        if rendered is None or stored:
             body = self.render_body(page, md_path, images)
+        else:
+            body = rendered.markdown
         write_file(self.root, md_path, render_article(page, body).encode("utf-8"))
         with self.db.atomic():
             outcome = save_article(
@@ -144,11 +169,12 @@ class Archive:
                 body_text=body,
                 raw_path=raw_path,
                 fetched_at=fetched_at,
+                search_body=rendered.search_body if rendered else None,
             )
             update_rendering(self.db, key, md_path=md_path, body_text=body)
             note_first_capture(self.db, key, page.fetched_at)
             save_images(self.db, key, image_entries(images))
-            save_links(self.db, key, link_entries(page.body_html) if links is None else links)
+            save_links(self.db, key, rendered.links if rendered else link_entries(page.body_html))
         return outcome
 
     def render_body(self, page: Page, md_path: str, images: Mapping[str, StoredImage | str]) -> str:

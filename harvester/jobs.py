@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -11,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import sqlite_utils
+
 from archive.files import StoredImage, read_raw, write_file
 from archive.index import (
-    LinkEntry,
     finish_run,
     get_article,
     mark_status,
@@ -21,19 +23,21 @@ from archive.index import (
     start_run,
     update_rendering,
 )
-from harvester.archiver import Archive, link_entries, page_images
+from harvester.archiver import Archive, Rendered, page_images, render_ahead
 from harvester.document import render_article
 from harvester.errors import InputError, TryLater
 from harvester.fetching import download_images, fetch_capture
 from harvester.http import FetchError, HttpClient
 from harvester.links import ArticleLink
-from harvester.markdown import html_to_markdown
+from harvester.markdown import convert_body
 from harvester.model import Page
 from harvester.reader import decode_source, parse_source, read_source
 
 SUMMARY_ORDER = ("new", "updated", "unchanged", "deleted", "failed")
 SOURCE_SUFFIXES = (".md", ".txt", ".html", ".htm")
 PARALLEL_FROM = 32  # files; fewer are not worth starting worker processes for
+COMMIT_EVERY = 64  # articles imported in one transaction, at most
+COMMIT_AFTER = 1.0  # seconds; a killed import loses at most this much work
 RETRY_AFTER_VERIFICATION = timedelta(hours=6)
 
 Progress = Callable[[str], None]
@@ -139,22 +143,22 @@ class Prepared:
     path: Path
     page: Page | None = None
     error: str | None = None
-    body: str | None = None
     images: list[str] | None = None
-    links: list[LinkEntry] | None = None
+    rendered: Rendered | None = None
 
 
 def prepare(path: Path, render: bool = True) -> Prepared:
-    """Read and parse one source; with `render`, also its Markdown body with no local
-    images, its image URLs and its links to other articles."""
+    """Read and parse one source; with `render`, also its image URLs and everything
+    saving it needs that does not depend on the archive (render_ahead)."""
     try:
         page = read_source(path)
     except InputError as error:
         return Prepared(path, error=str(error))
     if not (render and page.is_article):
         return Prepared(path, page)
-    body = html_to_markdown(page.body_html)
-    return Prepared(path, page, None, body, page_images(page), link_entries(page.body_html))
+    converted = convert_body(page.body_html)
+    rendered = render_ahead(page, path.read_bytes(), converted)
+    return Prepared(path, page, None, page_images(page, converted.image_urls), rendered)
 
 
 @contextlib.contextmanager
@@ -182,13 +186,46 @@ def import_paths(
     run_id = start_run(archive.db, "import")
     try:
         with prepared_files(list(paths), render=client is None) as prepared:
-            for item in prepared:
-                progress(str(item.path))
-                import_one(archive, client, item, summary)
+            items = iter(prepared)
+            more = True
+            while more:
+                with committed_as_far_as_done(archive.db):
+                    more = import_some(archive, client, items, summary, progress)
     finally:
         outcome = "partial" if summary.failures else "ok"
         finish_run(archive.db, run_id, outcome, dict(summary.counts))
     return summary
+
+
+@contextlib.contextmanager
+def committed_as_far_as_done(db: sqlite_utils.Database) -> Iterator[None]:
+    """One write transaction, committed however the block ends: each article saves in its
+    own savepoint, so an error or Ctrl-C keeps every article saved before it."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        if db.conn.in_transaction:
+            db.conn.execute("COMMIT")
+
+
+def import_some(
+    archive: Archive,
+    client: HttpClient | None,
+    items: Iterator[Prepared],
+    summary: Summary,
+    progress: Progress,
+) -> bool:
+    """Import items until COMMIT_EVERY of them or COMMIT_AFTER seconds; False once none
+    are left. One commit (one fsync of the index) for many articles is what makes a large
+    import fast; the time limit keeps slow imports (downloading images) committing often."""
+    started = time.monotonic()
+    for count, item in enumerate(items, start=1):
+        progress(str(item.path))
+        import_one(archive, client, item, summary)
+        if count >= COMMIT_EVERY or time.monotonic() - started >= COMMIT_AFTER:
+            return True
+    return False
 
 
 def import_one(
@@ -213,10 +250,12 @@ def import_one(
         }
     else:
         images = download_images(client, archive.root, urls, known)
-    body = None if any(isinstance(v, StoredImage) for v in images.values()) else item.body
     fetched_at = page.fetched_at or datetime.now(UTC)
-    saved = archive.save(page, path.read_bytes(), fetched_at, images, body=body, links=item.links)
-    summary.add(saved)
+    try:
+        raw = path.read_bytes()
+        summary.add(archive.save(page, raw, fetched_at, images, rendered=item.rendered))
+    except OSError as error:  # this article's files could not be written; the rest can
+        summary.fail(f"{path}: not archived: {error.strerror or error}")
 
 
 def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summary:

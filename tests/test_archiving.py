@@ -305,6 +305,26 @@ def test_import_names_unreadable_files_and_archives_the_rest(served, archive, ca
     assert out.startswith("1 new")
 
 
+def test_import_names_an_article_it_cannot_write_and_keeps_the_others(archive, capsys, tmp_path):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    seed_file(folder, "第一篇", "WRT001", ())
+    blocked = seed_file(folder, "第二篇", "WRT002", ())
+    seed_file(folder, "第三篇", "WRT003", ())
+    scout = tmp_path / "scout"
+    harvester(capsys, "import", str(blocked), "--no-images", "--archive", str(scout))
+    [(md_path,)] = query(scout, "SELECT md_path FROM articles")
+    (archive / md_path).mkdir(parents=True)  # a folder where the Markdown file must go
+    code, out, err = harvester(
+        capsys, "import", str(folder), "--no-images", "--archive", str(archive)
+    )
+    assert code == 1
+    assert err == f"harvester: {blocked}: not archived: Is a directory\n"
+    assert out.startswith("2 new, 0 updated, 0 unchanged, 0 deleted, 1 failed")
+    keys = query(archive, "SELECT key FROM articles ORDER BY key")
+    assert keys == [("s:WRT001",), ("s:WRT003",)]
+
+
 def test_fetched_page_later_met_as_seed_file_is_the_same_article(served, archive, capsys, tmp_path):
     add_article(served, 115, short_id="FFF666", images=())
     harvester(capsys, "fetch", "https://mp.weixin.qq.com/s/FFF666", "--archive", str(archive))
@@ -458,3 +478,7 @@ def test_import_of_many_files_converts_in_parallel_to_the_same_files(archive, ca
 
     assert tree(archive) == tree(one_by_one)
     assert len(tree(archive)) == 40
+    indexed = "SELECT key, title, body FROM articles_search ORDER BY key"
+    assert query(archive, indexed) == query(one_by_one, indexed)
+    images = "SELECT article_key, position, url, status FROM article_images ORDER BY 1, 2"
+    assert query(archive, images) == query(one_by_one, images)

@@ -5,18 +5,18 @@ Two stages, both pure (no I/O):
 1. `_preclean` (selectolax/lexbor, fast): drop scripts, styles and editor markers, resolve lazy
    images (`data-src`), turn `background-image:url(…)`, SVG `<image>`, `<embed>` formulas and
    stickers into `<img>`, unwrap the `<span leaf>`/`<span textstyle>`/`<font>` wrappers and
-   strip the attributes nobody reads, so the second stage parses a much smaller tree.
-2. `_Converter`, one module-level `markdownify.MarkdownConverter` subclass fed
-   `BeautifulSoup(cleaned, "lxml")`. It tracks `<pre>`/link/cell/heading context itself (upstream
-   calls `find_parent('pre')` for every tag and text node) and writes *sentinels* (Unicode
-   noncharacters, which never occur in real text) for everything whose final spelling depends on
-   the neighbours: line kinds, `<br>`, bold/italic/strike markers, literal `*` `_` `~`, link and
-   image brackets, code spans. `_finish` then resolves them line by line: emphasis nesting is
-   flattened, empty runs dropped, punctuation/whitespace moved outside the markers until
-   CommonMark's flanking rules make them render, touching runs kept apart (or merged where
-   CommonMark cannot show them apart); a literal `*`/`_`/`~` is escaped only where it could pair
-   with another delimiter; text that would start a block (`1. `, `# `, `>`, `---`…) is escaped
-   only at the start of a line.
+   strip the attributes nobody reads, so the second stage walks a much smaller tree.
+2. `_Converter`, one module-level `markdownify.MarkdownConverter` subclass fed the cleaned
+   tree copied into `harvester.htmltree` (no serialising and re-parsing). It tracks
+   `<pre>`/link/cell/heading context itself (upstream calls `find_parent('pre')` for every
+   tag and text node) and writes *sentinels* (Unicode noncharacters, which never occur in real text)
+   for everything whose final spelling depends on the neighbours: line kinds, `<br>`,
+   bold/italic/strike markers, literal `*` `_` `~`, link and image brackets, code spans. `_finish`
+   then resolves them line by line: emphasis nesting is flattened, empty runs dropped,
+   punctuation/whitespace moved outside the markers until CommonMark's flanking rules make them
+   render, touching runs kept apart (or merged where CommonMark cannot show them apart); a literal
+   `*`/`_`/`~` is escaped only where it could pair with another delimiter; text that would start a
+   block (`1. `, `# `, `>`, `---`…) is escaped only at the start of a line.
 
 Links to other WeChat articles are rewritten with `harvester.links.parse_link`. Embeds (video,
 audio, music, account cards, channel videos, mini programs, votes, products) become one line,
@@ -35,11 +35,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from bs4 import BeautifulSoup, NavigableString, Tag
 from markdownify import MarkdownConverter
 from selectolax.lexbor import LexborHTMLParser
 
 from harvester.errors import InputError
+from harvester.htmltree import Element, Text, from_lexbor
 from harvester.links import parse_link
 
 __all__ = ["ConvertedBody", "convert_body", "html_to_markdown", "image_urls"]
@@ -129,7 +129,7 @@ _DROP_TAGS = [
     "colgroup",
 ]
 _UNWRAP_TAGS = ["span", "font", "label", "ne-text"]
-# Attributes the converter reads; every other attribute is removed before bs4 parses the HTML.
+# Attributes the converter reads; every other attribute is removed before it sees the tree.
 _KEEP_ATTRS = {
     "img": {"src", "alt"},
     "a": {"href"},
@@ -326,7 +326,7 @@ def _preclean(body_html: str):
     for pre in root.css("pre"):
         _flatten_pre(tree, pre)
 
-    # libxml2 (BeautifulSoup's "lxml") closes a heading at <p>; a heading shows only text.
+    # A heading shows only text: the paragraphs an editor put in one are runs of it.
     for para in root.css("h1 p, h2 p, h3 p, h4 p, h5 p, h6 p"):
         para.insert_after(" ")
         para.unwrap()
@@ -334,7 +334,7 @@ def _preclean(body_html: str):
     root.unwrap_tags(_UNWRAP_TAGS, delete_empty=True)
 
     # Editors nest <section> ten deep. A wrapper holding only blocks adds nothing to the
-    # Markdown, so drop it here rather than make BeautifulSoup build it.
+    # Markdown, so drop it here rather than copy it into the converter's tree.
     for node in root.css("section, div"):
         for child in node.iter(include_text=True):
             tag = child.tag
@@ -483,8 +483,8 @@ _HEADING_BREAKERS = frozenset(
 _MEDIA = frozenset({"img", "iframe"})
 
 
-def _has_descendant(el: Tag, names: frozenset[str]) -> bool:
-    return any(d.name in names for d in el.descendants if isinstance(d, Tag))
+def _has_descendant(el: Element, names: frozenset[str]) -> bool:
+    return any(d.name in names for d in el.descendants if isinstance(d, Element))
 
 
 _CODE_BLOCKISH = frozenset({"div", "p", "section", "li", "tr", "article", "ne-p"})
@@ -700,7 +700,7 @@ def _block(text: str) -> str:
     return _BLANK_RUNS.sub("\n\n", "\n".join(out)).strip("\n")
 
 
-def _code_language(pre: Tag, code: Tag | None) -> str:
+def _code_language(pre: Element, code: Element | None) -> str:
     for el in (pre, code):
         if el is None:
             continue
@@ -718,15 +718,14 @@ def _code_language(pre: Tag, code: Tag | None) -> str:
     return ""
 
 
-def _code_text(el: Tag) -> str:
+def _code_text(el: Element) -> str:
     """Text of a code element: <br> and block boundaries are newlines, NBSP are spaces."""
     parts: list[str] = []
 
-    def walk(node: Tag) -> None:
+    def walk(node: Element) -> None:
         for child in node.children:
-            if isinstance(child, NavigableString):
-                if type(child) is NavigableString:
-                    parts.append(str(child))
+            if isinstance(child, Text):
+                parts.append(str(child))
                 continue
             name = child.name
             if name == "br":
@@ -843,16 +842,14 @@ class _Converter(MarkdownConverter):
         parts = []
         inline_child = False
         for child in node.children:
-            if isinstance(child, NavigableString):
-                if type(child) is not NavigableString:
-                    continue
+            if isinstance(child, Text):
                 text = self.process_text(child, child_tags)
                 if text.strip():
                     inline_child = True
                     if name in ("ul", "ol"):
                         text = "\n" + text + "\n"
                 parts.append(text)
-            elif isinstance(child, Tag):
+            elif isinstance(child, Element):
                 if child.name not in _BLOCK_TAGS:
                     inline_child = True
                 part = self.process_tag(child, child_tags)
@@ -943,13 +940,12 @@ class _Converter(MarkdownConverter):
 
     # ---------------------------------------------------------------- lists
 
-    def _number_items(self, node: Tag) -> None:
+    def _number_items(self, node: Element) -> None:
         """Give every <li> of this list its marker, counting only items that have content."""
         alternate = False
-        prev = node.previous_sibling
-        while prev is not None and isinstance(prev, NavigableString) and not prev.strip():
-            prev = prev.previous_sibling
-        if isinstance(prev, Tag) and prev.name == node.name:
+        visible = (n for n in node.previous_siblings if not (isinstance(n, Text) and not n.strip()))
+        prev = next(visible, None)
+        if isinstance(prev, Element) and prev.name == node.name:
             alternate = True
         if node.name == "ol":
             try:
@@ -963,7 +959,7 @@ class _Converter(MarkdownConverter):
             delimiter = ""
         bullet = "*" if alternate else "-"
         for li in node.children:
-            if not isinstance(li, Tag) or li.name != "li":
+            if not isinstance(li, Element) or li.name != "li":
                 continue
             if node.name == "ol":
                 li.attrs["data-md-bullet"] = f"{number}{delimiter} "
@@ -1063,7 +1059,7 @@ class _Converter(MarkdownConverter):
 
     # ---------------------------------------------------------------- code
 
-    def _code(self, node: Tag, parent_tags) -> str:
+    def _code(self, node: Element, parent_tags) -> str:
         raw = _code_text(node)
         cell = "td" in parent_tags or "th" in parent_tags
         if "\n" in raw.strip() and "_inline" not in parent_tags and "a" not in parent_tags:
@@ -1076,7 +1072,7 @@ class _Converter(MarkdownConverter):
         trail = " " if raw[-1:].isspace() else ""
         return lead + span + trail
 
-    def _pre(self, node: Tag, parent_tags) -> str:
+    def _pre(self, node: Element, parent_tags) -> str:
         if node.get("data-md-container"):
             # Not code: a layout that happens to sit in <pre> (a pasted page, an image).
             return self._as_wrapper(node, parent_tags)
@@ -1087,13 +1083,12 @@ class _Converter(MarkdownConverter):
             return " " + _code_span(code, "td" in parent_tags or "th" in parent_tags) + " "
         return _fenced(code, node.get("data-lang") or "")
 
-    def _as_wrapper(self, node: Tag, parent_tags) -> str:
+    def _as_wrapper(self, node: Element, parent_tags) -> str:
         parts = []
         for child in node.children:
-            if isinstance(child, NavigableString):
-                if type(child) is NavigableString:
-                    parts.append(self.process_text(child, parent_tags))
-            elif isinstance(child, Tag):
+            if isinstance(child, Text):
+                parts.append(self.process_text(child, parent_tags))
+            elif isinstance(child, Element):
                 parts.append(self.process_tag(child, parent_tags))
         text = "".join(parts)
         if "_inline" in parent_tags:
@@ -1103,7 +1098,7 @@ class _Converter(MarkdownConverter):
 
     # ---------------------------------------------------------------- tables
 
-    def _table(self, node: Tag, parent_tags) -> str:
+    def _table(self, node: Element, parent_tags) -> str:
         """GFM pipe table, first row as header. A cell can hold only one line, so lists in a
         cell (layout tables) follow their row: the table is cut after that row and the
         lists come next, keeping every item a list item and the reading order intact."""
@@ -1154,13 +1149,12 @@ class _Converter(MarkdownConverter):
             out.extend(after)
         return "\n\n" + "\n\n".join(out) + "\n\n" if out else ""
 
-    def _cell(self, cell: Tag, cell_tags) -> str:
+    def _cell(self, cell: Element, cell_tags) -> str:
         parts = []
         for child in cell.children:
-            if isinstance(child, NavigableString):
-                if type(child) is NavigableString:
-                    parts.append(self.process_text(child, cell_tags))
-            elif isinstance(child, Tag):
+            if isinstance(child, Text):
+                parts.append(self.process_text(child, cell_tags))
+            elif isinstance(child, Element):
                 parts.append(self.process_tag(child, cell_tags))
         content = "".join(parts).replace("\n", " ")
         content = _KIND_RE.sub(" ", content).replace(BR, " ").replace(HB, " ")
@@ -1807,9 +1801,7 @@ def convert_body(body_html: str, image_map: dict[str, str] | None = None) -> Con
         if root is None:
             return ConvertedBody("", [])
         images = _image_srcs(root)
-        # NBSP are spaces to the converter anyway; as plain text they parse in one piece.
-        soup = BeautifulSoup((root.html or "").replace("&nbsp;", " "), "lxml")
-        return ConvertedBody(_finish(_CONVERTER.convert_soup(soup)), images)
+        return ConvertedBody(_finish(_CONVERTER.convert_soup(from_lexbor(root))), images)
     except Exception:
         return ConvertedBody(_fallback(body_html), images)
     finally:

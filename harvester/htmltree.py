@@ -1,0 +1,121 @@
+"""A light element tree for the Markdown converter, copied out of a lexbor tree.
+
+The converter (a markdownify subclass) walks BeautifulSoup-like nodes. Serialising the
+pre-cleaned lexbor tree and parsing it again with BeautifulSoup cost a third of the
+conversion, mostly in BeautifulSoup's per-tag bookkeeping. These classes offer the part of
+the bs4 API the converter reads (`name`, `attrs`, `get`, `children`, `parent`,
+`previous_siblings`, `descendants`, `get_text`, `find`, `find_all`, `find_parent`,
+`extract`), built in one pass. Text reads as that re-parse gave it: adjacent text nodes
+joined, NBSP as a space, comments dropped, `class` a list of words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+DOCUMENT = "[document]"  # the root's name, as BeautifulSoup calls it
+
+
+class Text(str):
+    """A text node."""
+
+    __slots__ = ()
+
+
+class Element:
+    """An element: a tag name, its attributes and its children (Text or Element)."""
+
+    __slots__ = ("attrs", "contents", "name", "parent")
+
+    def __init__(self, name: str, attrs: dict[str, str | list[str]], parent: Element | None):
+        self.name = name
+        self.attrs = attrs
+        self.parent = parent
+        self.contents: list[Text | Element] = []
+
+    def get(self, key: str, default: str | list[str] | None = None) -> str | list[str] | None:
+        return self.attrs.get(key, default)
+
+    @property
+    def children(self) -> Iterator[Text | Element]:
+        return iter(self.contents)
+
+    @property
+    def previous_siblings(self) -> Iterator[Text | Element]:
+        """The nodes before this one in its parent, nearest first."""
+        if self.parent is None:
+            return iter(())
+        siblings = self.parent.contents
+        index = next(i for i, node in enumerate(siblings) if node is self)
+        return reversed(siblings[:index])
+
+    @property
+    def descendants(self) -> Iterator[Text | Element]:
+        stack = list(reversed(self.contents))
+        while stack:
+            node = stack.pop()
+            yield node
+            if isinstance(node, Element):
+                stack.extend(reversed(node.contents))
+
+    def get_text(self) -> str:
+        return "".join(node for node in self.descendants if isinstance(node, Text))
+
+    def find_all(self, names: str | tuple[str, ...], recursive: bool = True) -> list[Element]:
+        wanted = (names,) if isinstance(names, str) else names
+        nodes = self.descendants if recursive else iter(self.contents)
+        return [node for node in nodes if isinstance(node, Element) and node.name in wanted]
+
+    def find(self, name: str) -> Element | None:
+        return next(iter(self.find_all(name)), None)
+
+    def find_parent(self, names: str | tuple[str, ...]) -> Element | None:
+        wanted = (names,) if isinstance(names, str) else names
+        parent = self.parent
+        while parent is not None and parent.name not in wanted:
+            parent = parent.parent
+        return parent
+
+    def extract(self) -> Element:
+        if self.parent is not None:
+            siblings = self.parent.contents
+            del siblings[next(i for i, node in enumerate(siblings) if node is self)]
+            self.parent = None
+        return self
+
+
+def from_lexbor(body) -> Element:
+    """The light tree of a lexbor `<body>` node, under a document and an `<html>` element
+    (where BeautifulSoup's lxml parser puts a fragment)."""
+    document = Element(DOCUMENT, {}, None)
+    html = Element("html", {}, document)
+    document.contents.append(html)
+    top = Element("body", _attrs(body), html)
+    html.contents.append(top)
+    stack = [(body, top)]
+    while stack:
+        node, element = stack.pop()
+        contents = element.contents
+        for child in node.iter(include_text=True):
+            tag = child.tag
+            if tag == "-text":
+                text = (child.text_content or "").replace("\xa0", " ")
+                if not text:
+                    continue
+                if contents and isinstance(contents[-1], Text):
+                    contents[-1] = Text(contents[-1] + text)
+                else:
+                    contents.append(Text(text))
+            elif tag != "-comment":
+                sub = Element(tag, _attrs(child), element)
+                contents.append(sub)
+                stack.append((child, sub))
+    return document
+
+
+def _attrs(node) -> dict[str, str | list[str]]:
+    attrs: dict[str, str | list[str]] = {}
+    for key, value in node.attributes.items():
+        value = (value or "").replace("\xa0", " ")
+        attrs[key] = value.split() if key == "class" else value
+    return attrs

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from archive.files import StoredImage, read_raw, write_file
+from archive.files import StoredImage, fsync_at_end, read_raw, write_file
 from archive.index import (
     finish_run,
     get_article,
@@ -189,7 +189,7 @@ def import_paths(
             items = iter(prepared)
             more = True
             while more:
-                with committed_as_far_as_done(archive.db):
+                with committed_as_far_as_done(archive.db), fsync_at_end():
                     more = import_some(archive, client, items, summary, progress)
     finally:
         outcome = "partial" if summary.failures else "ok"

@@ -13,6 +13,7 @@ from PIL import Image
 from archive.files import (
     StoredImage,
     article_relpath,
+    fsync_at_end,
     read_raw,
     resolve_inside,
     safe_component,
@@ -216,6 +217,51 @@ def test_write_atomic_leaves_no_temporary_files(tmp_path):
     write_atomic(tmp_path / "c.md", b"one")
     write_atomic(tmp_path / "c.md", b"two")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.md"]
+
+
+def synced_paths(monkeypatch) -> list[str]:
+    """Every path os.fsync is called on from now, in order."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return synced
+
+
+def test_new_files_in_an_fsync_at_end_block_are_synced_with_their_folder_at_its_end(
+    tmp_path, monkeypatch
+):
+    synced = synced_paths(monkeypatch)
+    with fsync_at_end():
+        write_atomic(tmp_path / "d" / "a.md", b"a")
+        write_atomic(tmp_path / "d" / "b.md", b"b")
+        assert synced == []
+        assert (tmp_path / "d" / "a.md").read_bytes() == b"a"
+    assert synced == [str(tmp_path / "d" / n) for n in ("a.md", "b.md")] + [str(tmp_path / "d")]
+
+
+def test_a_file_replaced_in_an_fsync_at_end_block_is_synced_before_the_rename(
+    tmp_path, monkeypatch
+):
+    write_atomic(tmp_path / "a.md", b"old")
+    synced = synced_paths(monkeypatch)
+    with fsync_at_end():
+        write_atomic(tmp_path / "a.md", b"new")
+        assert len(synced) == 2  # the temporary file, then the folder after the rename
+        assert synced[1] == str(tmp_path)
+    assert len(synced) == 2
+
+
+def test_an_fsync_at_end_block_left_by_an_error_still_syncs_what_it_wrote(tmp_path, monkeypatch):
+    synced = synced_paths(monkeypatch)
+    with pytest.raises(KeyboardInterrupt), fsync_at_end():
+        write_atomic(tmp_path / "a.md", b"a")
+        raise KeyboardInterrupt
+    assert synced == [str(tmp_path / "a.md"), str(tmp_path)]
 
 
 def test_write_atomic_file_is_readable_by_others_under_default_umask(tmp_path):

@@ -118,6 +118,10 @@ def test_open_index_uses_wal_and_foreign_keys(db):
     assert db.execute("PRAGMA foreign_keys").fetchone() == (1,)
 
 
+def test_open_index_keeps_savepoint_journals_in_memory(db):
+    assert db.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
+
+
 def test_open_index_records_migration_versions(db):
     versions = [r["version"] for r in db.query("SELECT version FROM migrations")]
     assert versions == list(range(1, SCHEMA_VERSION + 1))

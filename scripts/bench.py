@@ -6,7 +6,7 @@
     python scripts/bench.py --json            # the same report as JSON on stdout
     python scripts/bench.py --only import,memory --repeat 3
     python scripts/bench.py --only scale --scale-max 100000
-    python scripts/bench.py --profile         # also cProfile the import path (in process)
+    python scripts/bench.py --profile         # also sample the import with py-spy
 
 Parts (the issue's targets):
   import   `harvester import <corpus> --no-images` end to end (subprocess) vs plain
@@ -69,7 +69,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--harvest-concurrency", type=int, default=2, help="per host (2)")
     parser.add_argument("--rebuild-sample", type=int, help="articles rebuilt per step (2000)")
     parser.add_argument("--search-reps", type=int, help="runs of each query (20)")
-    parser.add_argument("--profile", action="store_true", help="cProfile the import path")
+    parser.add_argument("--profile", action="store_true", help="sample the import with py-spy")
     parser.add_argument("--workdir", type=Path, help="scratch folder (a new temporary one)")
     parser.add_argument("--save", type=Path, help="also write the JSON report to this file")
     args = parser.parse_args(argv)
@@ -302,26 +302,6 @@ def table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def profile_text(prof: dict[str, Any]) -> str:
-    phases = prof["phases"]
-    total = phases["total_s"]
-    lines = [
-        "",
-        f"where import spends its time ({phases['files']} files, {total:.1f} s in process, "
-        f"timers only; the CLI's own start-up adds {phases['cli_startup_s']:.2f} s):",
-    ]
-    for label, seconds in sorted(phases["phases_s"].items(), key=lambda kv: -kv[1]):
-        lines.append(f"  {seconds:8.2f} s  {100 * seconds / total:5.1f}%  {label}")
-    lines += [
-        "",
-        f"cProfile of the same import ({prof['seconds']:.1f} s with the profiler, "
-        f"{prof['summary']}):",
-        prof["tottime"],
-        prof["cumulative"],
-    ]
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.workdir:
@@ -335,14 +315,10 @@ def main(argv: list[str] | None = None) -> int:
         log(f"parts {','.join(args.parts)}; scratch {work}; corpus {CORPUS}")
         parts = run_parts(args, work)
         if args.profile:
-            from bench_import import corpus_missing, profile_import
+            from bench_profile import profile_import
 
-            missing = corpus_missing()
-            if missing:
-                extra["profile"] = {"skipped": missing}
-            else:
-                log("profile: import path under cProfile (in process) ...")
-                extra["profile"] = profile_import(args.files)
+            log("profile: harvester import under py-spy ...")
+            extra["profile"] = profile_import(args.files)
     data = report(args, parts, extra)
     if args.save:
         args.save.write_text(
@@ -352,7 +328,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     else:
         print(table(data))
-        if "profile" in extra and "tottime" in extra["profile"]:
+        if "profile" in extra:
+            from bench_profile import profile_text
+
             print(profile_text(extra["profile"]))
     return 0
 

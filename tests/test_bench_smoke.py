@@ -114,3 +114,31 @@ def test_unknown_part_is_a_usage_error(tmp_path: Path) -> None:
     proc = run_bench("--only", "nonsense", workdir=tmp_path)
     assert proc.returncode == 2
     assert "unknown part" in proc.stderr
+
+
+def test_profile_samples_are_put_in_the_phase_of_their_innermost_named_frame() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from bench_profile import RATE, sampled_phases
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    main = 'process 100:"python -m harvester.cli import x"'
+    worker = 'process 101:"python -m harvester.cli import x"'
+    raw = "\n".join(
+        [
+            f"{main};main (harvester/cli.py:1);save_article (archive/index.py:9) {RATE}",
+            f"{main};Archive.save (harvester/archiver.py:5);write_atomic (archive/files.py:2) 5",
+            f"{main};{worker};prepare (harvester/jobs.py:1);_preclean (harvester/markdown.py:3) 10",
+            f"{main};{worker};prepare (harvester/jobs.py:1) 15",
+            f"{main} 20",
+        ]
+    )
+    profile = sampled_phases(raw)
+    assert profile["workers"] == 1
+    assert profile["seconds"] == {
+        "main: index: article row, revision, FTS": 1.0,
+        "main: other": round(20 / RATE, 3),
+        "workers: other": round(15 / RATE, 3),
+        "workers: pre-clean (lexbor)": round(10 / RATE, 3),
+        "main: write files (atomic, fsync)": round(5 / RATE, 3),
+    }

@@ -3,7 +3,7 @@
 The converter (a markdownify subclass) walks BeautifulSoup-like nodes. Serialising the
 pre-cleaned lexbor tree and parsing it again with BeautifulSoup cost a third of the
 conversion, mostly in BeautifulSoup's per-tag bookkeeping. These classes offer the part of
-the bs4 API the converter reads (`name`, `attrs`, `get`, `children`, `parent`,
+the bs4 API the converter reads (`name`, `attrs`, `get`, `contents`, `parent`,
 `previous_siblings`, `descendants`, `get_text`, `find`, `find_all`, `find_parent`,
 `extract`), built in one pass. Text reads as that re-parse gave it: adjacent text nodes
 joined, NBSP as a space, comments dropped, `class` a list of words.
@@ -11,7 +11,7 @@ joined, NBSP as a space, comments dropped, `class` a list of words.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Container, Iterator
 
 DOCUMENT = "[document]"  # the root's name, as BeautifulSoup calls it
 
@@ -35,10 +35,6 @@ class Element:
 
     def get(self, key: str, default: str | list[str] | None = None) -> str | list[str] | None:
         return self.attrs.get(key, default)
-
-    @property
-    def children(self) -> Iterator[Text | Element]:
-        return iter(self.contents)
 
     @property
     def previous_siblings(self) -> Iterator[Text | Element]:
@@ -84,13 +80,22 @@ class Element:
         return self
 
 
-def from_lexbor(body) -> Element:
+def keep_every_attribute(_tag: str) -> None:
+    return None
+
+
+def from_lexbor(
+    body, kept_attributes: Callable[[str], Container[str] | None] = keep_every_attribute
+) -> Element:
     """The light tree of a lexbor `<body>` node, under a document and an `<html>` element
-    (where BeautifulSoup's lxml parser puts a fragment)."""
+    (where BeautifulSoup's lxml parser puts a fragment).
+
+    `kept_attributes(tag)` names the attributes copied for a tag (None: all of them), so
+    the caller need not strip the others from the lexbor tree first."""
     document = Element(DOCUMENT, {}, None)
     html = Element("html", {}, document)
     document.contents.append(html)
-    top = Element("body", _attrs(body), html)
+    top = Element("body", _attrs(body, kept_attributes("body")), html)
     html.contents.append(top)
     stack = [(body, top)]
     while stack:
@@ -107,15 +112,19 @@ def from_lexbor(body) -> Element:
                 else:
                     contents.append(Text(text))
             elif tag != "-comment":
-                sub = Element(tag, _attrs(child), element)
+                sub = Element(tag, _attrs(child, kept_attributes(tag)), element)
                 contents.append(sub)
                 stack.append((child, sub))
     return document
 
 
-def _attrs(node) -> dict[str, str | list[str]]:
+def _attrs(node, kept: Container[str] | None) -> dict[str, str | list[str]]:
     attrs: dict[str, str | list[str]] = {}
+    if kept is not None and not kept:
+        return attrs
     for key, value in node.attributes.items():
+        if kept is not None and key not in kept:
+            continue
         value = (value or "").replace("\xa0", " ")
         attrs[key] = value.split() if key == "class" else value
     return attrs

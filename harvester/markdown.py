@@ -5,7 +5,8 @@ Two stages, both pure (no I/O):
 1. `_preclean` (selectolax/lexbor, fast): drop scripts, styles and editor markers, resolve lazy
    images (`data-src`), turn `background-image:url(…)`, SVG `<image>`, `<embed>` formulas and
    stickers into `<img>`, unwrap the `<span leaf>`/`<span textstyle>`/`<font>` wrappers and
-   strip the attributes nobody reads, so the second stage walks a much smaller tree.
+   the sections that only hold blocks, so the second stage walks a much smaller tree (and
+   copies only the attributes it reads).
 2. `_Converter`, one module-level `markdownify.MarkdownConverter` subclass fed the cleaned
    tree copied into `harvester.htmltree` (no serialising and re-parsing). It tracks
    `<pre>`/link/cell/heading context itself (upstream calls `find_parent('pre')` for every
@@ -129,21 +130,21 @@ _DROP_TAGS = [
     "colgroup",
 ]
 _UNWRAP_TAGS = ["span", "font", "label", "ne-text"]
-# Attributes the converter reads; every other attribute is removed before it sees the tree.
+# Attributes the converter reads; no other attribute is copied into its tree.
 _KEEP_ATTRS = {
-    "img": {"src", "alt"},
-    "a": {"href"},
-    "ol": {"start"},
-    "td": {"colspan"},
-    "th": {"colspan"},
-    "pre": {"data-lang", "data-md-container"},  # both set by _flatten_pre
-    "code": {"data-lang", "data-language", "lang", "class"},
-    "ul": {"class"},
-    "iframe": {"src", "data-src", "class", "data-mpvid"},
-    "video": {"src", "poster"},
-    "audio": {"src"},
-    "source": {"src"},
+    "a": frozenset({"href"}),
+    "ol": frozenset({"start"}),
+    "td": frozenset({"colspan"}),
+    "th": frozenset({"colspan"}),
+    "pre": frozenset({"data-lang", "data-md-container"}),  # both set by _flatten_pre
+    "code": frozenset({"data-lang", "data-language", "lang", "class"}),
+    "ul": frozenset({"class"}),
+    "iframe": frozenset({"src", "data-src", "class", "data-mpvid"}),
+    "video": frozenset({"src", "poster"}),
+    "audio": frozenset({"src"}),
+    "source": frozenset({"src"}),
 }
+_NO_ATTRIBUTES: frozenset[str] = frozenset()
 _BG_URL = re.compile(r"""background(?:-image)?\s*:[^;]*?url\(\s*(['"]?)(.*?)\1\s*\)""", re.I | re.S)
 _IMAGE_EMBED_TYPES = ("svg", "image/", "png", "jpeg", "jpg", "gif", "webp")
 
@@ -345,19 +346,14 @@ def _preclean(body_html: str):
                 break
         else:
             node.unwrap()
-
-    for node in root.traverse():
-        tag = node.tag
-        if tag in ("img", "-text") or tag.startswith(("mp", "qqmusic")):
-            continue
-        attrs = node.attributes
-        if not attrs:
-            continue
-        keep = _KEEP_ATTRS.get(tag, ())
-        for key in attrs:
-            if key not in keep:
-                del node.attrs[key]
     return tree, root
+
+
+def _kept_attributes(tag: str) -> frozenset[str] | None:
+    """The attributes the converter reads on a tag (None: all, for images and embeds)."""
+    if tag == "img" or tag.startswith(("mp", "qqmusic")):
+        return None
+    return _KEEP_ATTRS.get(tag, _NO_ATTRIBUTES)
 
 
 def _as_text(body_html: object) -> str:
@@ -492,7 +488,7 @@ _CODE_BLOCKISH = frozenset({"div", "p", "section", "li", "tr", "article", "ne-p"
 _BR_RUN = re.compile(rf"[ ]*(?:{BR}[ ]*)+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _KIND_RE = re.compile(f"[{KINDS}]")
-_CONTENT_STRIP = re.compile(rf"[\s{_SENTINEL_CHARS}]+")
+_CONTENT_CHAR = re.compile(rf"[^\s{_SENTINEL_CHARS}]")
 _LANG_CLASS = re.compile(r"(?:^|\s)(?:language|lang|code-snippet_{1,2})-?([A-Za-z0-9_+#.-]+)")
 _NOT_LANGS = frozenset({"fix", "nowrap", "line-index", "outer", "custom", "hljs", "none", "plain"})
 _SAFE_LANG = re.compile(r"[A-Za-z0-9_+#.-]{1,30}")
@@ -556,7 +552,7 @@ def _clean_text(text: str) -> str:
 
 
 def _has_content(text: str) -> bool:
-    return bool(_CONTENT_STRIP.sub("", text))
+    return _CONTENT_CHAR.search(text) is not None
 
 
 _URL_JUNK = re.compile(f"[\x00-\x1f\x7f{_SENTINEL_CHARS}{_ZERO_WIDTH}\u200d]")
@@ -697,7 +693,8 @@ def _block(text: str) -> str:
             if line:
                 line = LS + line
         out.append(line)
-    return _BLANK_RUNS.sub("\n\n", "\n".join(out)).strip("\n")
+    text = "\n".join(out)
+    return (_BLANK_RUNS.sub("\n\n", text) if "\n\n\n" in text else text).strip("\n")
 
 
 def _code_language(pre: Element, code: Element | None) -> str:
@@ -723,7 +720,7 @@ def _code_text(el: Element) -> str:
     parts: list[str] = []
 
     def walk(node: Element) -> None:
-        for child in node.children:
+        for child in node.contents:
             if isinstance(child, Text):
                 parts.append(str(child))
                 continue
@@ -841,7 +838,7 @@ class _Converter(MarkdownConverter):
 
         parts = []
         inline_child = False
-        for child in node.children:
+        for child in node.contents:
             if isinstance(child, Text):
                 text = self.process_text(child, child_tags)
                 if text.strip():
@@ -958,7 +955,7 @@ class _Converter(MarkdownConverter):
             number = 0
             delimiter = ""
         bullet = "*" if alternate else "-"
-        for li in node.children:
+        for li in node.contents:
             if not isinstance(li, Element) or li.name != "li":
                 continue
             if node.name == "ol":
@@ -1085,7 +1082,7 @@ class _Converter(MarkdownConverter):
 
     def _as_wrapper(self, node: Element, parent_tags) -> str:
         parts = []
-        for child in node.children:
+        for child in node.contents:
             if isinstance(child, Text):
                 parts.append(self.process_text(child, parent_tags))
             elif isinstance(child, Element):
@@ -1151,7 +1148,7 @@ class _Converter(MarkdownConverter):
 
     def _cell(self, cell: Element, cell_tags) -> str:
         parts = []
-        for child in cell.children:
+        for child in cell.contents:
             if isinstance(child, Text):
                 parts.append(self.process_text(child, cell_tags))
             elif isinstance(child, Element):
@@ -1801,7 +1798,8 @@ def convert_body(body_html: str, image_map: dict[str, str] | None = None) -> Con
         if root is None:
             return ConvertedBody("", [])
         images = _image_srcs(root)
-        return ConvertedBody(_finish(_CONVERTER.convert_soup(from_lexbor(root))), images)
+        elements = from_lexbor(root, _kept_attributes)
+        return ConvertedBody(_finish(_CONVERTER.convert_soup(elements)), images)
     except Exception:
         return ConvertedBody(_fallback(body_html), images)
     finally:

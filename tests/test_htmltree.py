@@ -70,3 +70,13 @@ def test_extract_removes_the_element_from_its_parent():
     first, second = ul.contents
     assert first.extract() is first
     assert (ul.contents, first.parent) == ([second], None)
+
+
+def test_only_the_attributes_named_for_a_tag_are_copied():
+    def kept(tag: str) -> frozenset[str] | None:
+        return None if tag == "img" else frozenset({"href"})
+
+    parsed = LexborHTMLParser('<a href="/x" style="c" id="i"><img src="s" alt="a" data-w="1"></a>')
+    [a] = body_of(from_lexbor(parsed.body, kept)).contents
+    assert a.attrs == {"href": "/x"}
+    assert a.contents[0].attrs == {"src": "s", "alt": "a", "data-w": "1"}

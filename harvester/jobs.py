@@ -11,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import sqlite_utils
 
@@ -36,11 +37,12 @@ from harvester.reader import decode_source, parse_source, read_source
 SUMMARY_ORDER = ("new", "updated", "unchanged", "deleted", "failed")
 SOURCE_SUFFIXES = (".md", ".txt", ".html", ".htm")
 PARALLEL_FROM = 32  # files; fewer are not worth starting worker processes for
-COMMIT_EVERY = 64  # articles imported in one transaction, at most
-COMMIT_AFTER = 1.0  # seconds; a killed import loses at most this much work
+COMMIT_EVERY = 64  # articles imported or rebuilt in one transaction, at most
+COMMIT_AFTER = 1.0  # seconds; a killed run loses at most this much work
 RETRY_AFTER_VERIFICATION = timedelta(hours=6)
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
 
 
 def no_progress(_: str) -> None:
@@ -184,13 +186,14 @@ def import_paths(
     """
     summary = Summary()
     run_id = start_run(archive.db, "import")
+
+    def handle(item: Prepared) -> None:
+        progress(str(item.path))
+        import_one(archive, client, item, summary)
+
     try:
         with prepared_files(list(paths), render=client is None) as prepared:
-            items = iter(prepared)
-            more = True
-            while more:
-                with committed_as_far_as_done(archive.db), fsync_at_end():
-                    more = import_some(archive, client, items, summary, progress)
+            in_batches(archive.db, prepared, handle)
     finally:
         outcome = "partial" if summary.failures else "ok"
         finish_run(archive.db, run_id, outcome, dict(summary.counts))
@@ -209,23 +212,25 @@ def committed_as_far_as_done(db: sqlite_utils.Database) -> Iterator[None]:
             db.conn.execute("COMMIT")
 
 
-def import_some(
-    archive: Archive,
-    client: HttpClient | None,
-    items: Iterator[Prepared],
-    summary: Summary,
-    progress: Progress,
-) -> bool:
-    """Import items until COMMIT_EVERY of them or COMMIT_AFTER seconds; False once none
-    are left. One commit (one fsync of the index) for many articles is what makes a large
-    import fast; the time limit keeps slow imports (downloading images) committing often."""
-    started = time.monotonic()
-    for count, item in enumerate(items, start=1):
-        progress(str(item.path))
-        import_one(archive, client, item, summary)
-        if count >= COMMIT_EVERY or time.monotonic() - started >= COMMIT_AFTER:
-            return True
-    return False
+def in_batches(db: sqlite_utils.Database, items: Iterable[T], handle: Callable[[T], None]) -> None:
+    """Handle every item, committing once per COMMIT_EVERY items or COMMIT_AFTER seconds.
+
+    One commit (one fsync of the index, one journal flush for the new files) for many
+    articles is what makes a large import or rebuild fast; the time limit keeps slow ones
+    (downloading images) committing often. Each article saves in its own savepoint, so an
+    error or Ctrl-C keeps every article handled before it.
+    """
+    remaining = iter(items)
+    more = True
+    while more:
+        with committed_as_far_as_done(db), fsync_at_end():
+            more = False
+            started = time.monotonic()
+            for count, item in enumerate(remaining, start=1):
+                handle(item)
+                if count >= COMMIT_EVERY or time.monotonic() - started >= COMMIT_AFTER:
+                    more = True
+                    break
 
 
 def import_one(
@@ -261,15 +266,17 @@ def import_one(
 def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summary:
     """Re-convert every article from its stored raw capture, offline; no revisions added."""
     summary = Summary()
-    rows = list(
-        archive.db.query("SELECT key FROM articles WHERE raw_path IS NOT NULL ORDER BY key")
-    )
-    for row in rows:
-        progress(row["key"])
+    query = "SELECT key FROM articles WHERE raw_path IS NOT NULL ORDER BY key"
+    keys = [row["key"] for row in archive.db.query(query)]
+
+    def handle(key: str) -> None:
+        progress(key)
         try:
-            summary.add(rebuild_one(archive, row["key"]))
+            summary.add(rebuild_one(archive, key))
         except (InputError, OSError, ValueError) as error:
-            summary.fail(f"{row['key']}: {error}")
+            summary.fail(f"{key}: {error}")
+
+    in_batches(archive.db, keys, handle)
     return summary
 
 

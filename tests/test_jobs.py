@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from harvester import jobs
 from harvester.jobs import committed_as_far_as_done
 
 
@@ -19,3 +20,19 @@ def test_an_interrupted_batch_keeps_the_work_done_before_the_interruption(tmp_pa
     assert not db.conn.in_transaction
     reopened = sqlite_utils.Database(tmp_path / "index.db")
     assert reopened.execute("SELECT n FROM saved").fetchall() == [(1,)]
+
+
+def test_in_batches_commits_every_commit_every_items(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(jobs, "COMMIT_EVERY", 2)
+    db = sqlite_utils.Database(tmp_path / "index.db")
+    db.execute("CREATE TABLE saved (n INTEGER)")
+    observer = sqlite_utils.Database(tmp_path / "index.db")
+    committed_before: list[int] = []
+
+    def handle(n: int) -> None:
+        committed_before.append(observer.execute("SELECT count(*) FROM saved").fetchone()[0])
+        db.execute("INSERT INTO saved VALUES (?)", [n])
+
+    jobs.in_batches(db, range(5), handle)
+    assert committed_before == [0, 0, 2, 2, 4]
+    assert observer.execute("SELECT count(*) FROM saved").fetchone()[0] == 5

@@ -129,7 +129,7 @@ def time_search(db_path: Path, queries: list[str], reps: int) -> dict[str, Any]:
     }
 
 
-def time_resolve_key(root: Path, reps: int = 5) -> float:
+def time_resolve_key(root: Path, reps: int = 200) -> float:
     """ms per `Archive.resolve_key` of a short-link page not yet archived: the lookup
     `import` and `fetch` make (twice) for every new article before saving it."""
     from archive.index import open_index

@@ -14,7 +14,9 @@ ARTICLE_HOST = "mp.weixin.qq.com"
 
 # Page scripts and JSON write "&" as \x26 or \u0026 and "/" as \/; HTML attributes as &amp;,
 # sometimes both at once (\x26amp;amp;). Runs of backslashes come from JSON inside JSON.
-_BACKSLASH_ESCAPE = re.compile(r"\\+(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(/))")
+# (A backslash, then any more: a pattern that starts with a plain character is searched
+# for quickly; one that starts with a repeat is tried at every position.)
+_BACKSLASH_ESCAPE = re.compile(r"\\\\*(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(/))")
 _AMP_ENTITY = re.compile(r"&(?:amp;)+")
 # Copying from a web page or a chat brings NBSP, ideographic spaces and zero-width marks along.
 _SURROUNDING = re.compile(r"^[\s\u200b\ufeff]+|[\s\u200b\ufeff]+$")

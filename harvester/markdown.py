@@ -1599,8 +1599,10 @@ def _escape_line_start(s: str) -> str:
 
 
 _PROTECT = re.compile(rf"{C_O}[^{C_C}]*{C_C}|{L_M}[^{L_C}]*{L_C}")
-_TRAILING_BRACKET = re.compile(r"(?<!\\)\](?=\()")
-_BANG_LINK = re.compile(rf"(?<!\\)!(?={L_O})")
+# The character first, the look-behind after it: a pattern that starts with a plain
+# character is searched for quickly, one that starts with a look-behind at every position.
+_TRAILING_BRACKET = re.compile(r"\](?<!\\\])(?=\()")
+_BANG_LINK = re.compile(rf"!(?<!\\!)(?={L_O})")
 _STRUCT_TEXT = {L_O: "[", L_M: "](", L_C: ")", IM_O: "![", C_O: "", C_C: "", LB: "\\[", RB: "\\]"}
 _STRUCT_RE = re.compile(f"[{''.join(_STRUCT_TEXT)}]")
 _ANY_SENTINEL = re.compile(f"[{_SENTINEL_CHARS}]")

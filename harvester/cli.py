@@ -7,21 +7,18 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from harvester.archiver import Archive
 from harvester.convert import ConvertResult, convert_source
 from harvester.errors import InputError, TryLater
-from harvester.http import (
-    IMAGE_HOST_CONCURRENCY,
-    IMAGE_HOST_RATE,
-    IMAGE_HOSTS,
-    HttpClient,
-    relay_from_env,
-)
 from harvester.jobs import Summary, fetch_links, import_paths, rebuild_all, source_files
 from harvester.links import ArticleLink, LinkError, parse_link
+
+if TYPE_CHECKING:  # httpx is imported only by the commands that fetch
+    from harvester.http import HttpClient
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_TRY_LATER = 0, 1, 2, 75
 
@@ -159,6 +156,14 @@ def open_client() -> HttpClient:
     HARVESTER_RATE (requests a second per host) and HARVESTER_BACKOFF (first retry
     wait, seconds) are for users fetching through their own caching relay, and tests.
     """
+    from harvester.http import (
+        IMAGE_HOST_CONCURRENCY,
+        IMAGE_HOST_RATE,
+        IMAGE_HOSTS,
+        HttpClient,
+        relay_from_env,
+    )
+
     rate = env_number("HARVESTER_RATE", 0.5)
     image_limit = (max(rate, IMAGE_HOST_RATE), IMAGE_HOST_CONCURRENCY)
     return HttpClient(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import sqlite_utils
 
@@ -27,16 +28,19 @@ from archive.index import (
 from harvester.archiver import Archive, Rendered, page_images, render_ahead
 from harvester.document import render_article
 from harvester.errors import InputError, TryLater
-from harvester.fetching import download_images, fetch_capture
-from harvester.http import FetchError, HttpClient
 from harvester.links import ArticleLink
 from harvester.markdown import convert_body
 from harvester.model import Page
 from harvester.reader import decode_source, parse_source, read_source
 
+if TYPE_CHECKING:  # httpx is imported only when something is fetched: `import` starts sooner
+    from harvester.http import HttpClient
+
 SUMMARY_ORDER = ("new", "updated", "unchanged", "deleted", "failed")
 SOURCE_SUFFIXES = (".md", ".txt", ".html", ".htm")
 PARALLEL_FROM = 32  # files; fewer are not worth starting worker processes for
+PREPARE_CHUNK = 4  # files a worker prepares per task
+PREPARE_AHEAD = 16  # tasks in flight: how far preparing may run ahead of writing
 COMMIT_EVERY = 64  # articles imported or rebuilt in one transaction, at most
 COMMIT_AFTER = 1.0  # seconds; a killed run loses at most this much work
 RETRY_AFTER_VERIFICATION = timedelta(hours=6)
@@ -105,6 +109,9 @@ def fetch_links(
 def archive_link(
     archive: Archive, client: HttpClient, link: ArticleLink, summary: Summary, run_id: int
 ) -> None:
+    from harvester.fetching import download_images, fetch_capture
+    from harvester.http import FetchError
+
     try:
         capture = fetch_capture(client, link)
     except (FetchError, InputError) as error:
@@ -170,7 +177,25 @@ def prepared_files(paths: list[Path], render: bool) -> Iterator[Iterator[Prepare
         yield (prepare(path, render) for path in paths)
         return
     with ProcessPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 4))) as pool:
-        yield pool.map(prepare, paths, chunksize=4)
+        yield prepared_ahead(pool, paths)
+
+
+def prepare_chunk(paths: list[Path]) -> list[Prepared]:
+    return [prepare(path) for path in paths]
+
+
+def prepared_ahead(pool: ProcessPoolExecutor, paths: list[Path]) -> Iterator[Prepared]:
+    """Prepared files in order, at most PREPARE_AHEAD tasks ahead of the caller.
+
+    pool.map submits every file at once: when the archive grows and writing slows down,
+    every article prepared but not yet written waits in memory.
+    """
+    chunks = (paths[start : start + PREPARE_CHUNK] for start in range(0, len(paths), PREPARE_CHUNK))
+    pending = deque(pool.submit(prepare_chunk, chunk) for chunk in islice(chunks, PREPARE_AHEAD))
+    while pending:
+        prepared = pending.popleft().result()
+        pending.extend(pool.submit(prepare_chunk, chunk) for chunk in islice(chunks, 1))
+        yield from prepared
 
 
 def import_paths(
@@ -254,6 +279,8 @@ def import_one(
             url: known.get(url) or "not downloaded (--no-images)" for url in urls
         }
     else:
+        from harvester.fetching import download_images
+
         images = download_images(client, archive.root, urls, known)
     fetched_at = page.fetched_at or datetime.now(UTC)
     try:

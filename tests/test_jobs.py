@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,22 @@ def test_in_batches_commits_every_commit_every_items(tmp_path: Path, monkeypatch
     jobs.in_batches(db, range(5), handle)
     assert committed_before == [0, 0, 2, 2, 4]
     assert observer.execute("SELECT count(*) FROM saved").fetchone()[0] == 5
+
+
+def test_preparing_runs_at_most_prepare_ahead_tasks_ahead_of_the_writer(tmp_path, monkeypatch):
+    monkeypatch.setattr(jobs, "PREPARE_AHEAD", 3)
+    submitted: list[list[Path]] = []
+
+    class InlinePool:
+        def submit(self, function, chunk):
+            submitted.append(chunk)
+            future: Future = Future()
+            future.set_result(function(chunk))
+            return future
+
+    paths = [tmp_path / f"{n}.md" for n in range(40)]  # missing: each prepared as an error
+    prepared = jobs.prepared_ahead(InlinePool(), paths)
+    first = next(prepared)
+    assert len(submitted) == 4  # three ahead, and one more once the first came back
+    assert [item.path for item in [first, *prepared]] == paths
+    assert first.error == f"{paths[0]}: no such file"

@@ -18,9 +18,10 @@ the archive at 100k and builds can be grown in steps.
 What one `add()` writes (the same rows `Archive.save` writes for `import --no-images`):
 the `accounts` upsert, the `articles` row (with its Markdown body as `body_text`), one
 `revisions` row, the `articles_search` shadow row and its FTS5 entry, one
-`article_images` row per image (status "missing": not downloaded), in one transaction
-per article, as the program does. It does NOT write the Markdown files or the raw
-captures (the import benchmark measures those), except for articles chosen as a
+`article_images` row per image (status "missing": not downloaded), each article in its
+own savepoint and one transaction per COMMIT_EVERY articles, as the import commits. It
+does NOT write the Markdown files or the raw captures (the import benchmark measures
+those), except for articles chosen as a
 `rebuild` sample: those get a raw capture (a seed-format page) so that `harvester
 rebuild`, which only re-converts articles with a raw capture, works on exactly them.
 
@@ -46,6 +47,7 @@ if str(ROOT) not in sys.path:
 
 from archive.files import article_relpath, store_raw  # noqa: E402
 from archive.index import ImageEntry, open_index, save_article, save_images  # noqa: E402
+from harvester.jobs import COMMIT_EVERY  # noqa: E402
 from harvester.model import Page  # noqa: E402
 
 CHINA = timezone(timedelta(hours=8))
@@ -403,6 +405,8 @@ def build(
     db = open_index(root / "archive.db")
     try:
         for i in range(start, stop):
+            if (i - start) % COMMIT_EVERY == 0:
+                db.conn.execute("BEGIN IMMEDIATE")
             t0 = time.perf_counter()
             art = model.article(i)
             body = art.markdown()
@@ -449,12 +453,16 @@ def build(
                     fetched_at=art.fetched_at,
                 )
                 save_images(db, art.key, entries)
+            if (i - start) % COMMIT_EVERY == COMMIT_EVERY - 1 or i == stop - 1:
+                db.conn.execute("COMMIT")
             t3 = time.perf_counter()
             stats.generate_seconds += t1 - t0
             stats.raw_seconds += t2 - t1
             stats.seconds += t3 - t2
             stats.articles += 1
     finally:
+        if db.conn.in_transaction:
+            db.conn.execute("COMMIT")
         db.close()
     return stats
 

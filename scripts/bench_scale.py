@@ -180,6 +180,9 @@ def scale_part(work: Path, *, scale_max: int, sample: int, reps: int, log) -> Pa
         stats = build(root, model, previous, point, sample_every=every, stats=BuildStats())
         _clear_sample(db_path, previous_sample)
         size = _checkpoint_size(db_path)
+        # The build leaves up to gigabytes for the kernel to write back; let it finish
+        # first, or the searches and the rebuild below are timed against that flush.
+        os.sync()
         log(f"scale: {point:,} articles, {size / 2**20:.0f} MB; searching ...")
         searched = {n: time_search(db_path, queries[n], reps) for n in (2, 4)}
         resolve_ms = time_resolve_key(root)

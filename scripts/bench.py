@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Performance benchmarks of wechat-archive, each figure beside a baseline from the same run.
 
-    python scripts/bench.py                   # everything (half an hour on 2 cores)
+    python scripts/bench.py                   # everything (a quarter of an hour on 2 cores)
     python scripts/bench.py --quick           # a small, fast run (a minute or so)
     python scripts/bench.py --json            # the same report as JSON on stdout
     python scripts/bench.py --only import,memory --repeat 3

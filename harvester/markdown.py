@@ -811,8 +811,8 @@ class _Converter(MarkdownConverter):
 
     # ---------------------------------------------------------------- traversal
 
-    def convert_soup(self, soup):
-        return self.process_tag(soup, parent_tags=frozenset())
+    def convert_soup(self, tree):  # markdownify's name for its entry point
+        return self.process_tag(tree, parent_tags=frozenset())
 
     def process_tag(self, node, parent_tags=None):
         if parent_tags is None:

@@ -62,6 +62,9 @@ def run_import(seeds: Path, archive: Path, env: dict[str, str], kill_after: floa
 def test_import_killed_at_random_moments_ends_with_each_article_once(fake_wechat, tmp_path):
     seeds, archive = tmp_path / "seeds", tmp_path / "archive"
     write_seeds(seeds, fake_wechat)
+    # Slow answers stretch an uninterrupted import to about 11 s here, so three kills
+    # of at most 3 s each cannot outrun it however fast the conversion gets.
+    fake_wechat.latency = 0.05
     env = {
         **os.environ,
         "HARVESTER_RELAY": fake_wechat.relay_env(),

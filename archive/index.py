@@ -324,11 +324,21 @@ def _m004_short_url_index(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_articles_short_url ON articles(short_url)")
 
 
+def _m005_raw_capture_index(db: sqlite_utils.Database) -> None:
+    """`rebuild` lists the articles that have a raw capture: from a small index, not by
+    reading every row of the table (seconds at 100k articles when the file is not cached)."""
+    db.execute(
+        "CREATE INDEX idx_articles_raw_capture ON articles(key, raw_path)"
+        " WHERE raw_path IS NOT NULL"
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _m001_core,
     _m002_search,
     _m003_harvest,
     _m004_short_url_index,
+    _m005_raw_capture_index,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -476,6 +486,14 @@ def get_article(db: sqlite_utils.Database, key: str) -> dict[str, Any] | None:
     """The articles row for `key` as a dict, or None."""
     rows = list(db.query("SELECT * FROM articles WHERE key = ?", [key]))
     return rows[0] if rows else None
+
+
+KEYS_WITH_RAW_CAPTURE = "SELECT key FROM articles WHERE raw_path IS NOT NULL ORDER BY key"
+
+
+def keys_with_raw_capture(db: sqlite_utils.Database) -> list[str]:
+    """Keys of the articles that have a stored raw capture (what `rebuild` re-converts)."""
+    return [key for (key,) in db.execute(KEYS_WITH_RAW_CAPTURE)]
 
 
 # --- writes ------------------------------------------------------------------

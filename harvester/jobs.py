@@ -20,6 +20,7 @@ from archive.files import StoredImage, fsync_at_end, read_raw, write_file
 from archive.index import (
     finish_run,
     get_article,
+    keys_with_raw_capture,
     mark_status,
     record_fetch,
     start_run,
@@ -293,8 +294,7 @@ def import_one(
 def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summary:
     """Re-convert every article from its stored raw capture, offline; no revisions added."""
     summary = Summary()
-    query = "SELECT key FROM articles WHERE raw_path IS NOT NULL ORDER BY key"
-    keys = [row["key"] for row in archive.db.query(query)]
+    keys = keys_with_raw_capture(archive.db)
 
     def handle(key: str) -> None:
         progress(key)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from archive.files import StoredImage
 from archive.index import (
     CJK_SEP,
+    KEYS_WITH_RAW_CAPTURE,
     SCHEMA_VERSION,
     ImageEntry,
     LinkEntry,
@@ -19,6 +20,7 @@ from archive.index import (
     finish_run,
     fts_query,
     get_article,
+    keys_with_raw_capture,
     mark_status,
     missing_images,
     open_index,
@@ -160,6 +162,29 @@ def test_every_foreign_key_is_indexed(db):
 def test_facet_columns_are_indexed(db):
     indexed = {tuple(index.columns) for index in db["articles"].indexes}
     assert {("published_at",), ("status",), ("account",), ("year",)} <= indexed
+
+
+def test_keys_with_raw_capture_lists_only_articles_that_have_one_in_key_order(db):
+    for key in (f"{BIZ}:3:1", f"{BIZ}:1:1"):
+        save(db, key=key, mid=key.split(":")[1])
+    save_article(
+        db,
+        page(mid="2", url=None),
+        key=f"{BIZ}:2:1",
+        md_path="articles/2.md",
+        content_hash="0" * 64,
+        body_text="正文",
+        raw_path=None,
+        fetched_at=T0,
+    )
+    assert keys_with_raw_capture(db) == [f"{BIZ}:1:1", f"{BIZ}:3:1"]
+
+
+def test_keys_with_raw_capture_reads_only_its_partial_index(db):
+    plan = db.execute("EXPLAIN QUERY PLAN " + KEYS_WITH_RAW_CAPTURE).fetchall()
+    assert [step[-1] for step in plan] == [
+        "SCAN articles USING COVERING INDEX idx_articles_raw_capture"
+    ]
 
 
 # --- save_article -------------------------------------------------------------

@@ -227,8 +227,7 @@ def scale_part(work: Path, *, scale_max: int, sample: int, reps: int, log) -> Pa
         ),
     }
     part.rows += _rows(curve, startup)
-    if os.environ.get("BENCH_KEEP_SYNTHETIC") != "1":
-        shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(root, ignore_errors=True)
     return part
 
 

@@ -164,6 +164,11 @@ def test_facet_columns_are_indexed(db):
     assert {("published_at",), ("status",), ("account",), ("year",)} <= indexed
 
 
+def test_fts_index_merges_segments_eight_at_a_time(db):
+    config = dict(db.execute("SELECT k, v FROM articles_fts_config"))
+    assert config["automerge"] == 8
+
+
 def test_keys_with_raw_capture_lists_only_articles_that_have_one_in_key_order(db):
     for key in (f"{BIZ}:3:1", f"{BIZ}:1:1"):
         save(db, key=key, mid=key.split(":")[1])

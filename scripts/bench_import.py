@@ -12,7 +12,6 @@ from os.wait4 of each process.
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 import threading
 import time
@@ -158,12 +157,10 @@ def import_args(files: list[Path], limit: int | None) -> list[str]:
 
 
 def run_import(work: Path, name: str, sources: list[str]) -> Measured:
-    archive = work / name
-    measured = run_measured(
-        harvester_argv("import", *sources, "--archive", str(archive), "--no-images")
+    """The archive stays until the run ends (see bench.py on deleting files)."""
+    return run_measured(
+        harvester_argv("import", *sources, "--archive", str(work / name), "--no-images")
     )
-    shutil.rmtree(archive, ignore_errors=True)
-    return measured
 
 
 def import_part(work: Path, *, limit: int | None, repeat: int, log) -> PartResult:
@@ -271,7 +268,6 @@ def memory_part(
     folders = make_copies(files, copies_dir, COPIES - 1)
     log(f"memory: harvester import, corpus {COPIES} times over ...")
     many = run_import(work, "mem-8x", [*sources, *map(str, folders)])
-    shutil.rmtree(copies_dir, ignore_errors=True)
     counts = summary_counts(many.stdout)
     growth = many.peak_rss_mb / peak_single if peak_single else None
     part.rows += [

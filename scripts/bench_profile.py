@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -48,8 +49,14 @@ MAIN_PHASES = (
 )
 
 
+def pyspy_command() -> str | None:
+    """py-spy beside this Python (a venv's bin/, not always on PATH), else on PATH."""
+    beside = Path(sys.executable).with_name("py-spy")
+    return str(beside) if beside.is_file() else shutil.which("py-spy")
+
+
 def pyspy_missing() -> str | None:
-    if shutil.which("py-spy"):
+    if pyspy_command():
         return None
     return "py-spy not installed (pip install py-spy, or the project's [bench] extra)"
 
@@ -103,7 +110,15 @@ def profile_import(limit: int | None) -> dict[str, Any]:
         command = harvester_argv(
             "import", *import_args(files, limit), "--archive", f"{tmp}/archive", "--no-images"
         )
-        sampler = ["py-spy", "record", "--rate", str(RATE), "--subprocesses", "--format", "raw"]
+        sampler = [
+            pyspy_command(),
+            "record",
+            "--rate",
+            str(RATE),
+            "--subprocesses",
+            "--format",
+            "raw",
+        ]
         subprocess.run(
             [*sampler, "--output", str(out), "--", *command], capture_output=True, check=True
         )

@@ -234,7 +234,6 @@ def scale_part(work: Path, *, scale_max: int, sample: int, reps: int, log) -> Pa
         ),
     }
     part.rows += _rows(curve, startup)
-    shutil.rmtree(root, ignore_errors=True)
     return part
 
 

@@ -42,6 +42,9 @@ SOURCE_SUFFIXES = (".md", ".txt", ".html", ".htm")
 PARALLEL_FROM = 32  # files; fewer are not worth starting worker processes for
 PREPARE_CHUNK = 4  # files a worker prepares per task
 PREPARE_AHEAD = 16  # tasks in flight: how far preparing may run ahead of writing
+# Workers give way to the writing process, the one stage that cannot run in parallel:
+# with 2 cores and 2 workers the writer otherwise waits for a core (import 5% faster).
+WORKER_NICENESS = 10
 COMMIT_EVERY = 64  # articles imported or rebuilt in one transaction, at most
 COMMIT_AFTER = 1.0  # seconds; a killed run loses at most this much work
 RETRY_AFTER_VERIFICATION = timedelta(hours=6)
@@ -177,8 +180,20 @@ def prepared_files(paths: list[Path], render: bool) -> Iterator[Iterator[Prepare
     if not render or len(paths) < PARALLEL_FROM:
         yield (prepare(path, render) for path in paths)
         return
-    with ProcessPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 4))) as pool:
+    with worker_pool() as pool:
         yield prepared_ahead(pool, paths)
+
+
+def worker_pool() -> ProcessPoolExecutor:
+    """Up to 4 worker processes (one per core), at a lower priority than this one."""
+    return ProcessPoolExecutor(
+        max_workers=max(1, min(os.cpu_count() or 1, 4)), initializer=_lower_priority
+    )
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(AttributeError, OSError):  # os.nice: POSIX only
+        os.nice(WORKER_NICENESS)
 
 
 def prepare_chunk(paths: list[Path]) -> list[Prepared]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -56,3 +57,9 @@ def test_preparing_runs_at_most_prepare_ahead_tasks_ahead_of_the_writer(tmp_path
     assert len(submitted) == 4  # three ahead, and one more once the first came back
     assert [item.path for item in [first, *prepared]] == paths
     assert first.error == f"{paths[0]}: no such file"
+
+
+def test_worker_processes_run_at_a_lower_priority_than_the_writer():
+    with jobs.worker_pool() as pool:
+        niceness = pool.submit(os.nice, 0).result()
+    assert niceness == min(19, os.nice(0) + jobs.WORKER_NICENESS)

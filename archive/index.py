@@ -339,7 +339,7 @@ FTS_AUTOMERGE = 8
 def _m006_fts_automerge(db: sqlite_utils.Database) -> None:
     """FTS5 merges a level's segments once it has 4 (its default); at 8 the index has fewer
     levels, so each entry is rewritten fewer times as the archive grows. In scripts/bench.py
-    `rebuild` per article went from 1.29x to 1.08x between 10k and 100k articles, with
+    `rebuild` per article went from 1.3x to 1.08x between 10k and 100k articles, with
     search latency unchanged."""
     db.execute(
         "INSERT INTO articles_fts(articles_fts, rank) VALUES ('automerge', ?)", [FTS_AUTOMERGE]

@@ -186,10 +186,8 @@ def test_keys_with_raw_capture_lists_only_articles_that_have_one_in_key_order(db
 
 
 def test_keys_with_raw_capture_reads_only_its_partial_index(db):
-    plan = db.execute("EXPLAIN QUERY PLAN " + KEYS_WITH_RAW_CAPTURE).fetchall()
-    assert [step[-1] for step in plan] == [
-        "SCAN articles USING COVERING INDEX idx_articles_raw_capture"
-    ]
+    [(*_, step)] = db.execute("EXPLAIN QUERY PLAN " + KEYS_WITH_RAW_CAPTURE).fetchall()
+    assert step.endswith("USING COVERING INDEX idx_articles_raw_capture")
 
 
 # --- save_article -------------------------------------------------------------

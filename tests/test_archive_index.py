@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from archive import index as index_module
 from archive.files import StoredImage
 from archive.index import (
     CJK_SEP,
@@ -167,6 +168,25 @@ def test_facet_columns_are_indexed(db):
 def test_fts_index_merges_segments_eight_at_a_time(db):
     config = dict(db.execute("SELECT k, v FROM articles_fts_config"))
     assert config["automerge"] == 8
+
+
+def test_an_index_from_schema_4_gains_the_raw_capture_index_and_fts_automerge(
+    tmp_path, monkeypatch
+):
+    path = tmp_path / "archive.db"
+    with monkeypatch.context() as patched:
+        patched.setattr(index_module, "MIGRATIONS", index_module.MIGRATIONS[:4])
+        patched.setattr(index_module, "SCHEMA_VERSION", 4)
+        old = open_index(path)
+        assert old.execute("PRAGMA user_version").fetchone() == (4,)
+        save(old, "正文")
+        old.close()
+    db = open_index(path)
+    assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    assert dict(db.execute("SELECT k, v FROM articles_fts_config"))["automerge"] == 8
+    assert keys_with_raw_capture(db) == [KEY]
+    assert_clean(db)
+    db.close()
 
 
 def test_keys_with_raw_capture_lists_only_articles_that_have_one_in_key_order(db):

@@ -55,10 +55,7 @@ def pyspy_command() -> str | None:
     return str(beside) if beside.is_file() else shutil.which("py-spy")
 
 
-def pyspy_missing() -> str | None:
-    if pyspy_command():
-        return None
-    return "py-spy not installed (pip install py-spy, or the project's [bench] extra)"
+PYSPY_MISSING = "py-spy not installed (pip install py-spy, or the project's [bench] extra)"
 
 
 def phase_of(frames: list[str], phases: tuple[tuple[str, str], ...]) -> str:
@@ -101,24 +98,16 @@ def sampled_phases(raw: str) -> dict[str, Any]:
 
 def profile_import(limit: int | None) -> dict[str, Any]:
     """Sample `harvester import --no-images` of the corpus with py-spy."""
-    missing = corpus_missing() or pyspy_missing()
-    if missing:
-        return {"skipped": missing}
+    missing, pyspy = corpus_missing(), pyspy_command()
+    if missing or pyspy is None:
+        return {"skipped": missing or PYSPY_MISSING}
     files = corpus_files(limit)
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
         out = Path(tmp) / "samples.txt"
         command = harvester_argv(
             "import", *import_args(files, limit), "--archive", f"{tmp}/archive", "--no-images"
         )
-        sampler = [
-            pyspy_command(),
-            "record",
-            "--rate",
-            str(RATE),
-            "--subprocesses",
-            "--format",
-            "raw",
-        ]
+        sampler = [pyspy, "record", "--rate", str(RATE), "--subprocesses", "--format", "raw"]
         subprocess.run(
             [*sampler, "--output", str(out), "--", *command], capture_output=True, check=True
         )

@@ -295,19 +295,46 @@ def image_size(data: bytes) -> tuple[int | None, int | None]:
     return int(width), int(height)
 
 
-def store_image(root: Path, data: bytes) -> StoredImage:
-    """Store image bytes content-addressed (once); ValueError if they are not an image."""
+@dataclass(frozen=True)
+class ImageData:
+    """Downloaded image bytes, identified but not yet stored: the network step makes these
+    (hashing and measuring off the writing thread), the save step stores them."""
+
+    data: bytes
+    sha256: str
+    ext: str
+    mime: str
+    width: int | None
+    height: int | None
+
+    @property
+    def relpath(self) -> str:
+        return f"images/{self.sha256[:2]}/{self.sha256}.{self.ext}"
+
+
+def identify_image(data: bytes) -> ImageData:
+    """Type, digest and size of image bytes; ValueError if they are not an image. No I/O."""
     sniffed = sniff_image(data)
     if sniffed is None:
         raise ValueError("content is not a recognised image")
     ext, mime = sniffed
-    sha = hashlib.sha256(data).hexdigest()
-    relpath = f"images/{sha[:2]}/{sha}.{ext}"
-    path = resolve_inside(root, relpath)
-    if not (path.is_file() and path.stat().st_size == len(data)):
-        write_atomic(path, data)
     width, height = (None, None) if ext == "svg" else image_size(data)
-    return StoredImage(sha, relpath, mime, len(data), width, height)
+    return ImageData(data, hashlib.sha256(data).hexdigest(), ext, mime, width, height)
+
+
+def store_image_data(root: Path, image: ImageData) -> StoredImage:
+    """Write an identified image content-addressed (once: the same bytes are never rewritten)."""
+    path = resolve_inside(root, image.relpath)
+    if not (path.is_file() and path.stat().st_size == len(image.data)):
+        write_atomic(path, image.data)
+    return StoredImage(
+        image.sha256, image.relpath, image.mime, len(image.data), image.width, image.height
+    )
+
+
+def store_image(root: Path, data: bytes) -> StoredImage:
+    """Store image bytes content-addressed (once); ValueError if they are not an image."""
+    return store_image_data(root, identify_image(data))
 
 
 # --- raw pages --------------------------------------------------------------

@@ -14,8 +14,9 @@ import click
 from harvester.archiver import Archive
 from harvester.convert import ConvertResult, convert_source
 from harvester.errors import InputError, TryLater
-from harvester.jobs import Summary, fetch_links, import_paths, rebuild_all, source_files
+from harvester.jobs import fetch_links, import_paths, rebuild_all, source_files
 from harvester.links import ArticleLink, LinkError, parse_link
+from harvester.runs import Summary
 
 if TYPE_CHECKING:  # httpx is imported only by the commands that fetch
     from harvester.http import HttpClient

@@ -32,17 +32,17 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from archive.files import StoredImage
-from archive.index import finish_run, get_article, mark_status, record_fetch, start_run
-from harvester.archiver import Archive, page_images
+from archive.index import record_fetch
+from harvester import pipeline
+from harvester.archiver import Archive
 from harvester.errors import InputError, TryLater
-from harvester.fetching import download_images, fetch_capture
+from harvester.fetching import fetch_capture, fetch_images
 from harvester.harvest_config import HarvestConfig, SourceConfig, load_config
 from harvester.http import (
     ARTICLE_HOST,
@@ -53,10 +53,10 @@ from harvester.http import (
     RateLimited,
 )
 from harvester.http import relay_from_env as relay_from_environ
-from harvester.jobs import Summary
 from harvester.links import ArticleLink, LinkError, parse_link
 from harvester.lock import HarvestLock, LockHeld, pid_alive
-from harvester.model import Page
+from harvester.model import Capture, Page
+from harvester.pipeline import Plan, Rendering
 from harvester.queue import (
     DONE,
     FAILED,
@@ -65,7 +65,8 @@ from harvester.queue import (
     iso,
     mark_interrupted_runs,
 )
-from harvester.reader import read_source
+from harvester.reader import read_capture
+from harvester.runs import Summary, recorded_run
 from harvester.sources import CHINA, Listing, Source, SourceError, followed_links
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_TRY_LATER = 0, 1, 2, 75
@@ -154,19 +155,14 @@ class Harvest:
 
     def run(self) -> int:
         mark_interrupted_runs(self.db, self._stale_run)
-        self.run_id = start_run(self.db, "harvest")
-        sweep_temp_files(self.archive.root)
-        try:
+        with recorded_run(self.db, "harvest", self.summary) as run:
+            self.run_id = run.id
+            sweep_temp_files(self.archive.root)
             self._run()
-        except KeyboardInterrupt:
-            self._finish("interrupted", "interrupted by a signal")
-            raise
-        except BaseException as error:
-            self._finish("error", f"{type(error).__name__}: {error}")
-            raise
-        outcome = "try-later" if self.try_later else "partial" if self.failed else "ok"
-        self._finish(outcome, "; ".join(self.try_later) or None)
-        if outcome in ("ok", "partial"):
+            run.outcome = "try-later" if self.try_later else "partial" if self.failed else "ok"
+            run.message = "; ".join(self.try_later) or None
+        self.outcome = run.outcome
+        if self.outcome in ("ok", "partial"):
             self.queue.clear_expired_backoffs(now_utc())
         return self.report.finish(self)
 
@@ -182,10 +178,6 @@ class Harvest:
 
     def _stale_run(self, row: dict) -> bool:
         return row["command"] == "harvest" or not pid_alive(row["pid"])
-
-    def _finish(self, outcome: str, message: str | None) -> None:
-        self.outcome = outcome
-        finish_run(self.db, self.run_id, outcome, dict(self.summary.counts), message)
 
     def _run(self) -> None:
         blocked = self.queue.active_backoffs(self.started)
@@ -376,15 +368,13 @@ def try_later_host(error: TryLater) -> str:
 
 @dataclass
 class Fetched:
-    """An article page in hand (fetched, or read from a seed file), waiting for images."""
+    """An article page in hand (fetched, or read from a seed file), converted and decided,
+    waiting for its images."""
 
     item: QueueItem
-    link: ArticleLink
-    page: Page
-    raw: bytes
-    fetched_at: datetime
-    key: str = ""
-    known: dict[str, StoredImage] = field(default_factory=dict)
+    capture: Capture
+    rendering: Rendering
+    plan: Plan
 
 
 class Drain:
@@ -442,14 +432,8 @@ class Drain:
         image_jobs = sum(1 for stage, _ in self.jobs.values() if stage == "images")
         while self.ready and image_jobs < self.image_slots:
             fetched = self.ready.popleft()
-            urls = page_images(fetched.page)
             future = images.submit(
-                download_images,
-                self.client,
-                self.archive.root,
-                urls,
-                fetched.known,
-                workers=self.image_workers,
+                fetch_images, self.client, fetched.plan.wanted_images, workers=self.image_workers
             )
             self.jobs[future] = ("images", fetched)
             image_jobs += 1
@@ -491,20 +475,18 @@ class Drain:
 
     # -- in a worker thread
 
-    def _obtain(self, item: QueueItem, link: ArticleLink) -> Fetched:
+    def _obtain(self, item: QueueItem, link: ArticleLink) -> Capture:
         """The page of an item: read from its seed file, or fetched (network only)."""
-        if item.seed_path:
-            path = Path(item.seed_path)
-            page = read_source(path)
-            return Fetched(item, link, page, path.read_bytes(), page.fetched_at or now_utc())
-        capture = fetch_capture(self.client, link)
-        return Fetched(item, link, capture.page, capture.raw, capture.fetched_at)
+        capture = read_capture(Path(item.seed_path)) if item.seed_path else None
+        capture = capture or fetch_capture(self.client, link)
+        capture.origin, capture.link_key = item.url, link.key
+        return capture
 
     # -- back in this thread
 
     def _page_done(self, item: QueueItem, future: Future) -> None:
         try:
-            fetched: Fetched = future.result()
+            capture: Capture = future.result()
         except HostStopped:
             return
         except TryLater as error:
@@ -518,42 +500,36 @@ class Drain:
             message = str(error)
             self._fail(item, message if item.url in message else f"{item.url}: {message}")
             return
-        page = fetched.page
+        page = capture.page
         if not item.seed_path:
             record_fetch(self.h.db, item.url, outcome=page.kind, status=200, run_id=self.h.run_id)
-        if page.kind == "verification":
-            what = f"{item.url}: WeChat served its verification page (too many requests)"
-            self.h.slow_down(TryLater(what), ARTICLE_HOST, what=what)
-            return
-        if page.kind == "link":
-            self._fail(item, f"{item.url}: a bare link, nothing to archive", final=True)
-            return
-        key = self.archive.resolve_key(page, fetched.link.key)
-        if not page.is_article:
-            self._status_page(item, page, key, fetched.fetched_at)
-            return
-        if key is None:
-            self._fail(item, f"{item.url}: the page names no article", final=True)
-            return
-        if item.only_biz and page.biz and page.biz != item.only_biz:
+        if page.is_article and item.only_biz and page.biz and page.biz != item.only_biz:
             # A followed short link that turned out to be another account's article.
             self.queue.finish(item.key, DONE, self.h.run_id, now=now_utc(), error="another account")
             self.summary.add("skipped")
             self.progress.advance(item.title or item.key)
             return
-        fetched.key = key
-        fetched.known = self.archive.known_images(key)
-        self.ready.append(fetched)
+        rendering = pipeline.render(page, capture.raw) if page.is_article else None
+        plan = pipeline.decide(self.archive, capture, rendering)
+        if plan.action == "refuse":
+            self._refused(item, plan)
+        elif plan.action == "status":
+            self.summary.add(pipeline.save(self.archive, capture, plan))
+            self.queue.finish(item.key, DONE, self.h.run_id, now=now_utc(), article_key=plan.key)
+            self.progress.advance(item.title or item.key)
+        else:
+            assert rendering is not None
+            self.ready.append(Fetched(item, capture, rendering, plan))
 
-    def _status_page(self, item: QueueItem, page: Page, key: str | None, at: datetime) -> None:
-        """Deleted, blocked, unavailable or expired: a status change for an archived one."""
-        if key is None or get_article(self.h.db, key) is None:
-            self._fail(item, f"{item.url}: {page.kind} page; the article was never archived", True)
-            return
-        changed = mark_status(self.h.db, key, page.kind, at)
-        self.summary.add("deleted" if changed else "unchanged")
-        self.queue.finish(item.key, DONE, self.h.run_id, now=now_utc(), article_key=key)
-        self.progress.advance(item.title or item.key)
+    def _refused(self, item: QueueItem, plan: Plan) -> None:
+        """A page that cannot be archived: a verification page stops the run."""
+        if plan.refusal == pipeline.VERIFICATION:
+            what = f"{item.url}: WeChat served its verification page (too many requests)"
+            self.h.slow_down(TryLater(what), ARTICLE_HOST, what=what)
+        elif plan.refusal == pipeline.BARE_LINK:
+            self._fail(item, f"{item.url}: a bare link, nothing to archive", final=True)
+        else:
+            self._fail(item, plan.problem or item.url, final=True)
 
     def _images_done(self, fetched: Fetched, future: Future) -> None:
         item = fetched.item
@@ -564,15 +540,17 @@ class Drain:
         except TryLater as error:
             self.h.slow_down(error, try_later_host(error))
             return
+        plan, capture = fetched.plan, fetched.capture
         try:
-            outcome = self.archive.save(fetched.page, fetched.raw, fetched.fetched_at, images)
+            outcome = pipeline.save(self.archive, capture, plan, fetched.rendering, images)
         except (ValueError, OSError) as error:
             self._fail(item, f"{item.url}: not archived: {error}")
             return
         self.summary.add(outcome)
-        self.queue.finish(item.key, DONE, self.h.run_id, now=now_utc(), article_key=fetched.key)
+        key = plan.key or item.key
+        self.queue.finish(item.key, DONE, self.h.run_id, now=now_utc(), article_key=key)
         if item.follow:
-            self.progress.grow(self.h.follow(fetched.page, fetched.key, item))
+            self.progress.grow(self.h.follow(capture.page, key, item))
         self.progress.advance(item.title or item.key)
 
     def _fail(self, item: QueueItem, message: str, final: bool = False) -> None:

@@ -1,14 +1,18 @@
-"""The archiving commands (`fetch`, `import`, `rebuild`) as functions the CLI wires up."""
+"""The archiving commands (`fetch`, `import`, `rebuild`) as functions the CLI wires up.
+
+Each runs every article through the one pipeline (harvester/pipeline.py) and records
+its run (harvester/runs.py); what differs is only where pages come from.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
@@ -16,28 +20,20 @@ from typing import TYPE_CHECKING, TypeVar
 
 import sqlite_utils
 
-from archive.files import StoredImage, fsync_at_end, read_raw, write_file
-from archive.index import (
-    finish_run,
-    get_article,
-    keys_with_raw_capture,
-    mark_status,
-    record_fetch,
-    start_run,
-    update_rendering,
-)
-from harvester.archiver import Archive, Rendered, page_images, render_ahead
-from harvester.document import render_article
+from archive.files import fsync_at_end, read_raw
+from archive.index import keys_with_raw_capture, record_fetch
+from harvester import pipeline
+from harvester.archiver import Archive
 from harvester.errors import InputError, TryLater
 from harvester.links import ArticleLink
-from harvester.markdown import convert_body
-from harvester.model import Page
-from harvester.reader import decode_source, parse_source, read_source
+from harvester.model import Capture
+from harvester.pipeline import Rendering
+from harvester.reader import decode_source, parse_source, read_capture
+from harvester.runs import Summary, recorded_run
 
 if TYPE_CHECKING:  # httpx is imported only when something is fetched: `import` starts sooner
     from harvester.http import HttpClient
 
-SUMMARY_ORDER = ("new", "updated", "unchanged", "deleted", "failed")
 SOURCE_SUFFIXES = (".md", ".txt", ".html", ".htm")
 PARALLEL_FROM = 32  # files; fewer are not worth starting worker processes for
 PREPARE_CHUNK = 4  # files a worker prepares per task
@@ -57,25 +53,6 @@ def no_progress(_: str) -> None:
     return None
 
 
-@dataclass
-class Summary:
-    """Counts of one command's outcomes and the failures, each named."""
-
-    counts: Counter = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)
-
-    def add(self, outcome: str) -> None:
-        self.counts[outcome] += 1
-
-    def fail(self, message: str) -> None:
-        self.counts["failed"] += 1
-        self.failures.append(message)
-
-    def line(self) -> str:
-        names = list(SUMMARY_ORDER) + sorted(set(self.counts) - set(SUMMARY_ORDER))
-        return ", ".join(f"{self.counts[name]} {name}" for name in names)
-
-
 def verification_message(url: str) -> str:
     retry_at = datetime.now(UTC) + RETRY_AFTER_VERIFICATION
     return (
@@ -93,27 +70,17 @@ def fetch_links(
     progress: Progress = no_progress,
 ) -> Summary:
     """Fetch, download images and archive each link; stops with TryLater on verification."""
-    summary = Summary()
-    run_id = start_run(archive.db, command)
-    outcome, message = "ok", None
-    try:
+    with recorded_run(archive.db, command) as run:
         for link in links:
             progress(link.url)
-            archive_link(archive, client, link, summary, run_id)
-    except TryLater as error:
-        outcome, message = "try-later", str(error)
-        raise
-    finally:
-        if summary.failures and outcome == "ok":
-            outcome = "partial"
-        finish_run(archive.db, run_id, outcome, dict(summary.counts), message)
-    return summary
+            archive_link(archive, client, link, run.summary, run.id)
+    return run.summary
 
 
 def archive_link(
     archive: Archive, client: HttpClient, link: ArticleLink, summary: Summary, run_id: int
 ) -> None:
-    from harvester.fetching import download_images, fetch_capture
+    from harvester.fetching import fetch_capture, fetch_images
     from harvester.http import FetchError
 
     try:
@@ -122,20 +89,16 @@ def archive_link(
         record_fetch(archive.db, link.url, outcome="failed", error=str(error), run_id=run_id)
         summary.fail(str(error) if link.url in str(error) else f"{link.url}: {error}")
         return
-    page = capture.page
-    record_fetch(archive.db, link.url, outcome=page.kind, status=200, run_id=run_id)
-    if page.kind == "verification":
+    record_fetch(archive.db, link.url, outcome=capture.page.kind, status=200, run_id=run_id)
+    rendering = pipeline.render(capture.page, capture.raw) if capture.page.is_article else None
+    plan = pipeline.decide(archive, capture, rendering)
+    if plan.refusal == pipeline.VERIFICATION:
         raise TryLater(verification_message(link.url))
-    key = archive.resolve_key(page, link.key)
-    if not page.is_article:
-        if key is None or get_article(archive.db, key) is None:
-            summary.fail(f"{link.url}: {page.kind} page; the article was never archived")
-            return
-        changed = mark_status(archive.db, key, page.kind, capture.fetched_at)
-        summary.add("deleted" if changed else "unchanged")
+    if plan.action == "refuse":
+        summary.fail(plan.problem or link.url)
         return
-    images = download_images(client, archive.root, page_images(page), archive.known_images(key))
-    summary.add(archive.save(page, capture.raw, capture.fetched_at, images))
+    images = fetch_images(client, plan.wanted_images)
+    summary.add(pipeline.save(archive, capture, plan, rendering, images))
 
 
 def source_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -151,34 +114,30 @@ def source_files(paths: Iterable[Path]) -> Iterator[Path]:
 
 @dataclass
 class Prepared:
-    """The CPU-heavy part of importing one file, done ahead (in worker processes for many)."""
+    """The CPU-heavy part of importing one file, done ahead (in worker processes for many):
+    the file read and parsed once, an article's body converted once."""
 
     path: Path
-    page: Page | None = None
+    capture: Capture | None = None
+    rendering: Rendering | None = None
     error: str | None = None
-    images: list[str] | None = None
-    rendered: Rendered | None = None
 
 
-def prepare(path: Path, render: bool = True) -> Prepared:
-    """Read and parse one source; with `render`, also its image URLs and everything
-    saving it needs that does not depend on the archive (render_ahead)."""
+def prepare(path: Path) -> Prepared:
     try:
-        page = read_source(path)
+        capture = read_capture(path)
     except InputError as error:
         return Prepared(path, error=str(error))
-    if not (render and page.is_article):
-        return Prepared(path, page)
-    converted = convert_body(page.body_html)
-    rendered = render_ahead(page, path.read_bytes(), converted)
-    return Prepared(path, page, None, page_images(page, converted.image_urls), rendered)
+    if not capture.page.is_article:
+        return Prepared(path, capture)
+    return Prepared(path, capture, pipeline.render(capture.page, capture.raw))
 
 
 @contextlib.contextmanager
-def prepared_files(paths: list[Path], render: bool) -> Iterator[Iterator[Prepared]]:
-    """Files prepared in order; rendering runs on every core when there are enough files."""
-    if not render or len(paths) < PARALLEL_FROM:
-        yield (prepare(path, render) for path in paths)
+def prepared_files(paths: list[Path]) -> Iterator[Iterator[Prepared]]:
+    """Files prepared in order; on every core when there are enough files."""
+    if len(paths) < PARALLEL_FROM:
+        yield (prepare(path) for path in paths)
         return
     with worker_pool() as pool:
         yield prepared_ahead(pool, paths)
@@ -223,22 +182,17 @@ def import_paths(
 ) -> Summary:
     """Archive seed-format files (or saved pages); images downloaded unless client is None.
 
-    Without images, bodies are converted ahead on every core while this process writes.
+    Files are read and converted ahead on every core while this process writes.
     """
-    summary = Summary()
-    run_id = start_run(archive.db, "import")
+    with recorded_run(archive.db, "import") as run:
 
-    def handle(item: Prepared) -> None:
-        progress(str(item.path))
-        import_one(archive, client, item, summary)
+        def handle(item: Prepared) -> None:
+            progress(str(item.path))
+            import_one(archive, client, item, run.summary)
 
-    try:
-        with prepared_files(list(paths), render=client is None) as prepared:
+        with prepared_files(list(paths)) as prepared:
             in_batches(archive.db, prepared, handle)
-    finally:
-        outcome = "partial" if summary.failures else "ok"
-        finish_run(archive.db, run_id, outcome, dict(summary.counts))
-    return summary
+    return run.summary
 
 
 @contextlib.contextmanager
@@ -277,64 +231,52 @@ def in_batches(db: sqlite_utils.Database, items: Iterable[T], handle: Callable[[
 def import_one(
     archive: Archive, client: HttpClient | None, item: Prepared, summary: Summary
 ) -> None:
-    page, path = item.page, item.path
-    if page is None:
+    capture, path = item.capture, item.path
+    if capture is None:
         summary.fail(item.error or f"{path}: unreadable")
         return
-    if page.kind == "link":
+    plan = pipeline.decide(archive, capture, item.rendering)
+    if plan.refusal == pipeline.BARE_LINK:
         summary.add("skipped")
         summary.failures.append(f"{path}: a bare link, never fetched; run harvester fetch on it")
         return
-    if not page.is_article:
-        summary.fail(f"{path}: {page.kind} page, nothing archived")
+    if plan.action == "refuse":
+        summary.fail(plan.problem or str(path))
         return
-    known = archive.known_images(archive.resolve_key(page))
-    urls = item.images if item.images is not None else page_images(page)
-    if client is None:
-        images: dict[str, StoredImage | str] = {
-            url: known.get(url) or "not downloaded (--no-images)" for url in urls
-        }
+    if client is None or not plan.wanted_images:
+        images = pipeline.not_downloaded(plan)
     else:
-        from harvester.fetching import download_images
+        from harvester.fetching import fetch_images
 
-        images = download_images(client, archive.root, urls, known)
-    fetched_at = page.fetched_at or datetime.now(UTC)
+        images = fetch_images(client, plan.wanted_images)
     try:
-        raw = path.read_bytes()
-        summary.add(archive.save(page, raw, fetched_at, images, rendered=item.rendered))
+        summary.add(pipeline.save(archive, capture, plan, item.rendering, images))
     except OSError as error:  # this article's files could not be written; the rest can
         summary.fail(f"{path}: not archived: {error.strerror or error}")
 
 
 def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summary:
     """Re-convert every article from its stored raw capture, offline; no revisions added."""
-    summary = Summary()
-    keys = keys_with_raw_capture(archive.db)
+    with recorded_run(archive.db, "rebuild") as run:
 
-    def handle(key: str) -> None:
-        progress(key)
-        try:
-            summary.add(rebuild_one(archive, key))
-        except (InputError, OSError, ValueError) as error:
-            summary.fail(f"{key}: {error}")
+        def handle(key: str) -> None:
+            progress(key)
+            try:
+                run.summary.add(rebuild_one(archive, key))
+            except (InputError, OSError, ValueError) as error:
+                run.summary.fail(f"{key}: {error}")
 
-    in_batches(archive.db, keys, handle)
-    return summary
+        in_batches(archive.db, keys_with_raw_capture(archive.db), handle)
+    return run.summary
 
 
 def rebuild_one(archive: Archive, key: str) -> str:
-    row = get_article(archive.db, key)
-    page = parse_source(decode_source(read_raw(archive.root, row["raw_path"])))
-    if not page.is_article:
+    row = archive.row(key)
+    assert row is not None, "keys_with_raw_capture lists archived articles"
+    raw = read_raw(archive.root, row["raw_path"])
+    page = parse_source(decode_source(raw))
+    capture = Capture(page, raw, datetime.now(UTC), key, key)
+    plan = pipeline.decide_rebuild(archive, row, capture)
+    if plan.action == "refuse":
         return "unchanged"
-    page.short_url = page.short_url or row["short_url"]
-    page.fetched_at = datetime.fromisoformat(row["first_fetched_at"])
-    if page.key is None or page.key != key:
-        page.biz, page.mid, page.idx = row["biz"], row["mid"], row["idx"]
-    body = archive.render_body(page, row["md_path"], archive.known_images(key))
-    status = row["status"]
-    written = write_file(
-        archive.root, row["md_path"], render_article(page, body, status=status).encode("utf-8")
-    )
-    changed = update_rendering(archive.db, key, md_path=row["md_path"], body_text=body)
-    return "updated" if written or changed else "unchanged"
+    return pipeline.save(archive, capture, plan, pipeline.render(page, None))

@@ -31,8 +31,9 @@ import functools
 import html
 import json
 import re
+import secrets
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
@@ -43,7 +44,14 @@ from harvester.errors import InputError
 from harvester.htmltree import Element, Text, from_lexbor
 from harvester.links import parse_link
 
-__all__ = ["ConvertedBody", "convert_body", "html_to_markdown", "image_urls"]
+__all__ = [
+    "BodyTemplate",
+    "ConvertedBody",
+    "convert_body",
+    "convert_template",
+    "html_to_markdown",
+    "image_urls",
+]
 
 # --------------------------------------------------------------------------- sentinels
 # Unicode noncharacters U+FDD0..U+FDEF: never in interchanged text, stripped from input.
@@ -380,7 +388,7 @@ def _image_srcs(root) -> list[str]:
 
 # --------------------------------------------------------------------------- stage 2: converter
 
-_IMAGE_MAP: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+_IMAGE_MAP: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
     "image_map", default=None
 )
 
@@ -1049,7 +1057,7 @@ class _Converter(MarkdownConverter):
         if not src or src.lower().startswith("data:"):
             return ""
         mapping = _IMAGE_MAP.get()
-        if mapping:
+        if mapping is not None:
             src = mapping.get(src, src)
         alt = _brackets(_escape_text(_clean_text(el.get("alt") or "").strip(), link=True))
         return IM_O + alt + L_M + _dest(src) + L_C
@@ -1788,12 +1796,16 @@ def html_to_markdown(body_html: str, image_map: dict[str, str] | None = None) ->
     return convert_body(body_html, image_map).markdown
 
 
-def convert_body(body_html: str, image_map: dict[str, str] | None = None) -> ConvertedBody:
+def convert_body(body_html: str, image_map: Mapping[str, str] | None = None) -> ConvertedBody:
     """html_to_markdown and image_urls at the cost of one: the import needs both."""
+    return _convert(body_html, dict(image_map) if image_map else None)
+
+
+def _convert(body_html: str, image_map: Mapping[str, str] | None) -> ConvertedBody:
     body_html = _as_text(body_html)
     if not body_html.strip():
         return ConvertedBody("", [])
-    token = _IMAGE_MAP.set(dict(image_map) if image_map else None)
+    token = _IMAGE_MAP.set(image_map)
     images: list[str] = []
     try:
         _tree, root = _preclean(body_html)
@@ -1806,3 +1818,51 @@ def convert_body(body_html: str, image_map: dict[str, str] | None = None) -> Con
         return ConvertedBody(_fallback(body_html), images)
     finally:
         _IMAGE_MAP.reset(token)
+
+
+class _Placeholders(Mapping[str, str]):
+    """An image map that answers every URL with a numbered placeholder, noting the URLs."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.urls: dict[str, int] = {}
+
+    def __getitem__(self, url: str) -> str:
+        return f"{self.prefix}{self.urls.setdefault(url, len(self.urls))}z"
+
+    def __iter__(self):
+        return iter(self.urls)
+
+    def __len__(self) -> int:
+        return len(self.urls)
+
+
+@dataclass(frozen=True)
+class BodyTemplate:
+    """A body converted before its images' destinations are known: each article is
+    converted once, and `fill` puts the images where they end up (stored or remote)."""
+
+    markdown: str
+    image_urls: list[str]
+    placeholder_urls: list[str]
+    placeholder: str
+
+    def fill(self, destinations: Mapping[str, str] | None = None) -> str:
+        """The Markdown html_to_markdown(body, image_map=destinations) gives."""
+        destinations = destinations or {}
+        chosen = [_dest(destinations.get(url, url)) for url in self.placeholder_urls]
+        if not chosen:
+            return self.markdown
+        pattern = re.compile(re.escape(self.placeholder) + r"(\d+)z")
+        return pattern.sub(lambda match: chosen[int(match[1])], self.markdown)
+
+
+def convert_template(body_html: str) -> BodyTemplate:
+    """convert_body with every image destination left to BodyTemplate.fill."""
+    text = _as_text(body_html)
+    prefix = "wximg" + secrets.token_hex(6) + "n"
+    while prefix in text:
+        prefix = "wximg" + secrets.token_hex(6) + "n"
+    placeholders = _Placeholders(prefix)
+    converted = _convert(text, placeholders)
+    return BodyTemplate(converted.markdown, converted.image_urls, list(placeholders.urls), prefix)

@@ -60,3 +60,15 @@ class Page:
         if self.url:
             return "u:" + hashlib.sha1(self.url.encode("utf-8")).hexdigest()[:16]
         return None
+
+
+@dataclass
+class Capture:
+    """One page in hand, however it came (fetched, read from a file, a stored raw capture):
+    what the archiving pipeline takes in."""
+
+    page: Page
+    raw: bytes
+    fetched_at: datetime
+    origin: str  # the URL or path it came from, as messages name it
+    link_key: str | None = None  # the key of the link it was asked for by (a short link's)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from harvester.errors import InputError
-from harvester.model import Page
+from harvester.model import Capture, Page
 from harvester.page import parse_page
 from harvester.seedfile import looks_like_seed, parse_seed
 
@@ -45,6 +46,15 @@ def parse_source(text: str) -> Page:
 
 def read_source(path: Path) -> Page:
     """Raises InputError, its message prefixed with the path, for anything unusable."""
+    return read_capture(path).page
+
+
+def read_capture(path: Path) -> Capture:
+    """A saved source as the pipeline takes it: parsed, with its bytes (read once).
+
+    Its capture time is the one the file records (a seed's `fetched`), else now.
+    Raises InputError, its message prefixed with the path, for anything unusable.
+    """
     try:
         data = path.read_bytes()
     except IsADirectoryError:
@@ -54,6 +64,7 @@ def read_source(path: Path) -> Page:
     except OSError as error:
         raise InputError(f"{path}: cannot read: {error.strerror}") from None
     try:
-        return parse_source(decode_source(data))
+        page = parse_source(decode_source(data))
     except InputError as error:
         raise InputError(f"{path}: {error}") from None
+    return Capture(page, data, page.fetched_at or datetime.now(UTC), str(path))

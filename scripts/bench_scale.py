@@ -15,8 +15,8 @@ A synthetic archive (scripts/synth_archive.py) grown in steps to 10%, 25%, 50% a
   A query matches a share of the archive, and every match is ranked, so its time grows
   with the archive: the per-article figure is p95 per 1,000 archived articles, and the
   2-character p95 must also stay under 100 ms at 100k;
-- key lookup: `Archive.resolve_key` for a new short-link article, the lookup `import`
-  and `fetch` make (twice) per article before saving: not part of the build above;
+- key lookup: `Archive.key_for` for a new short-link article, the lookup `import`
+  and `fetch` make per article before saving: not part of the build above;
 - rebuild: `harvester rebuild` as a subprocess. Rebuild re-converts every article that
   has a raw capture, so only a sample of the articles added in that step (about
   --rebuild-sample) gets one, and the previous step's sample is cleared first: each
@@ -133,7 +133,7 @@ def time_search(db_path: Path, queries: list[str], reps: int) -> dict[str, Any]:
 
 
 def time_resolve_key(root: Path, reps: int = 200) -> float:
-    """ms per `Archive.resolve_key` of a short-link page not yet archived: the lookup
+    """ms per `Archive.key_for` of a short-link page not yet archived: the lookup
     `import` and `fetch` make (twice) for every new article before saving it."""
     from archive.index import open_index
     from harvester.archiver import Archive
@@ -145,7 +145,7 @@ def time_resolve_key(root: Path, reps: int = 200) -> float:
         for n in range(reps + 1):
             page = Page(kind="article", short_url=f"https://mp.weixin.qq.com/s/benchNew{n}")
             started = time.perf_counter()
-            archive.resolve_key(page)
+            archive.key_for(page)
             times.append(1000 * (time.perf_counter() - started))
         return percentile(times[1:], 50)
     finally:

@@ -1,0 +1,325 @@
+"""One path for every article that comes in: `fetch`, `harvest`, `import` and `rebuild`.
+
+1. `render(page, raw)`: pure. The body is converted once, with its image destinations
+   left open, its links, its search copy and the compressed raw page. Nothing in it
+   depends on the archive, so an import makes it in worker processes.
+2. `decide(archive, capture, rendering)`: read-only. What the page is and what should
+   change: the article's key (and the short-link key it takes over), whether the raw
+   page is a new version, where the Markdown goes, which images are stored already and
+   which to fetch.
+3. `harvester.fetching.fetch_images(client, plan.wanted_images)`: network only, no writes.
+4. `save(archive, capture, plan, rendering, images)`: every write. Image, raw and Markdown
+   files first, then one transaction for the rows (rekeying included), so a crash leaves
+   at worst an unreferenced file, never a row naming a missing one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from archive.files import (
+    ImageData,
+    StoredImage,
+    article_relpath,
+    gzip_raw,
+    store_image_data,
+    store_raw,
+    write_file,
+)
+from archive.index import (
+    ImageEntry,
+    LinkEntry,
+    mark_status,
+    note_first_capture,
+    rekey_article,
+    save_article,
+    save_images,
+    save_links,
+    search_copy,
+    update_rendering,
+    write_transaction,
+)
+from harvester.archiver import Archive
+from harvester.document import render_article
+from harvester.links import find_article_links
+from harvester.markdown import BodyTemplate, convert_template
+from harvester.model import Capture, Page
+
+NOT_DOWNLOADED = "not downloaded (--no-images)"
+
+# --------------------------------------------------------------------------- 1. render
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """A page's conversion, independent of the archive: made once per article."""
+
+    body: BodyTemplate
+    images: list[str]  # every image the article shows: the body's, then the cover
+    content_hash: str
+    remote_markdown: str  # the Markdown with every image left remote
+    remote_search_body: str  # its search copy
+    links: list[LinkEntry]
+    raw_gzip: bytes | None
+
+    def markdown(self, local: Mapping[str, str]) -> str:
+        """The Markdown with the images in `local` at their stored paths, the rest remote."""
+        return self.body.fill(local) if local else self.remote_markdown
+
+    def search_body(self, local: Mapping[str, str]) -> str:
+        return search_copy(self.markdown(local)) if local else self.remote_search_body
+
+
+def content_hash(page: Page) -> str:
+    """What makes two captures the same version: title and body, not the page's scripts."""
+    text = f"{page.title or ''}\0{page.body_html}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def render(page: Page, raw: bytes | None) -> Rendering:
+    """Convert an article page once (`raw`: the page's bytes, compressed for raw/ here)."""
+    body = convert_template(page.body_html)
+    images = list(dict.fromkeys(body.image_urls))
+    if page.cover and page.cover not in images:
+        images.append(page.cover)
+    remote = body.fill()
+    links = [
+        LinkEntry(to_url=link.url, to_key=link.key) for link in find_article_links(page.body_html)
+    ]
+    return Rendering(
+        body,
+        images,
+        content_hash(page),
+        remote,
+        search_copy(remote),
+        links,
+        gzip_raw(raw) if raw is not None else None,
+    )
+
+
+# --------------------------------------------------------------------------- 2. decide
+
+# What a page that cannot be archived is, for the command to act on (stop, skip, fail).
+VERIFICATION, BARE_LINK, NEVER_ARCHIVED, NO_KEY = (
+    "verification",
+    "bare-link",
+    "never-archived",
+    "no-key",
+)
+
+
+@dataclass
+class Plan:
+    """What decide() found a page to be, and what save() is to do about it."""
+
+    action: str  # "save", "status" (deleted, blocked...), "rerender" (rebuild) or "refuse"
+    key: str | None = None
+    refusal: str | None = None  # for "refuse": VERIFICATION, BARE_LINK, ...
+    problem: str | None = None  # for "refuse": one line naming the page
+    take_over: str | None = None  # an archived short-link key the article moves from
+    raw_path: str | None = None  # the stored raw capture, when this one is no new version
+    md_path: str = ""
+    first_fetched_at: datetime | None = None
+    status: str = "live"
+    known_images: dict[str, StoredImage] = field(default_factory=dict)
+    wanted_images: list[str] = field(default_factory=list)
+
+
+def refuse(refusal: str, problem: str) -> Plan:
+    return Plan("refuse", refusal=refusal, problem=problem)
+
+
+def decide(archive: Archive, capture: Capture, rendering: Rendering | None) -> Plan:
+    """What archiving `capture` means for this archive; reads it, never writes it.
+
+    `rendering` is render(capture.page, …) for an article page (None otherwise).
+    """
+    page, origin = capture.page, capture.origin
+    if page.kind == "verification":
+        return refuse(VERIFICATION, f"{origin}: WeChat served its verification page")
+    if page.kind == "link":
+        return refuse(BARE_LINK, f"{origin}: a bare link, never fetched")
+    key, take_over = archive.key_for(page, capture.link_key)
+    current = archive.row(take_over or key) if key else None
+    if not page.is_article:
+        if current is None:
+            return refuse(
+                NEVER_ARCHIVED, f"{origin}: {page.kind} page; the article was never archived"
+            )
+        return Plan("status", key, take_over=take_over)
+    if key is None or rendering is None:
+        return refuse(NO_KEY, f"{origin}: the page names no article")
+    same = current is not None and current["content_hash"] == rendering.content_hash
+    captures = (first_fetch(current), page.fetched_at, capture.fetched_at)
+    first = min(moment for moment in captures if moment is not None)
+    md_path = (current or {}).get("md_path") or article_relpath(
+        page.account, page.published_at or first, page.title, key
+    )
+    known = archive.known_images(take_over or key)
+    return Plan(
+        "save",
+        key,
+        take_over=take_over,
+        raw_path=current["raw_path"] if same else None,
+        md_path=md_path,
+        first_fetched_at=first,
+        known_images=known,
+        wanted_images=[url for url in rendering.images if url not in known],
+    )
+
+
+def decide_rebuild(archive: Archive, row: Mapping[str, Any], capture: Capture) -> Plan:
+    """Rebuilding an archived article from its raw capture: a new rendering, nothing else."""
+    page = capture.page
+    if not page.is_article:
+        return refuse(NEVER_ARCHIVED, f"{row['key']}: the raw capture is a {page.kind} page")
+    page.short_url = page.short_url or row["short_url"]
+    page.fetched_at = datetime.fromisoformat(row["first_fetched_at"])
+    if page.key is None or page.key != row["key"]:
+        page.biz, page.mid, page.idx = row["biz"], row["mid"], row["idx"]
+    return Plan(
+        "rerender",
+        row["key"],
+        md_path=row["md_path"],
+        status=row["status"],
+        known_images=archive.known_images(row["key"]),
+    )
+
+
+def first_fetch(row: Mapping[str, Any] | None) -> datetime | None:
+    value = row.get("first_fetched_at") if row else None
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def not_downloaded(plan: Plan) -> dict[str, str]:
+    """The images of a plan as `save` takes them when nothing is fetched (--no-images)."""
+    return dict.fromkeys(plan.wanted_images, NOT_DOWNLOADED)
+
+
+# --------------------------------------------------------------------------- 3. save
+
+
+def save(
+    archive: Archive,
+    capture: Capture,
+    plan: Plan,
+    rendering: Rendering | None = None,
+    images: Mapping[str, ImageData | str] | None = None,
+) -> str:
+    """Carry out a plan: "new", "updated", "unchanged" or "deleted" (a status change).
+
+    `images`: fetch_images' answer for plan.wanted_images (or not_downloaded(plan)).
+    """
+    if plan.action == "status":
+        return _save_status(archive, capture, plan)
+    assert rendering is not None and plan.key is not None, "only article plans save a page"
+    if plan.action == "rerender":
+        return _rerender(archive, capture.page, plan, rendering)
+    return _save_article(archive, capture, plan, rendering, images or {})
+
+
+def _save_status(archive: Archive, capture: Capture, plan: Plan) -> str:
+    assert plan.key is not None
+    with write_transaction(archive.db):
+        if plan.take_over:
+            rekey_article(archive.db, plan.take_over, plan.key)
+        changed = mark_status(archive.db, plan.key, capture.page.kind, capture.fetched_at)
+    return "deleted" if changed else "unchanged"
+
+
+def _save_article(
+    archive: Archive,
+    capture: Capture,
+    plan: Plan,
+    rendering: Rendering,
+    images: Mapping[str, ImageData | str],
+) -> str:
+    page, key = capture.page, plan.key
+    assert key is not None
+    stored = store_images(archive, rendering.images, plan.known_images, images)
+    raw_path = plan.raw_path or store_raw(
+        archive.root,
+        page.biz or "short",
+        page.mid or key.split(":")[-1],
+        page.idx or "0",
+        capture.fetched_at,
+        capture.raw,
+        gzipped=rendering.raw_gzip,
+    )
+    page.fetched_at = plan.first_fetched_at
+    local = local_paths(archive, plan.md_path, stored)
+    body = rendering.markdown(local)
+    write_file(archive.root, plan.md_path, render_article(page, body).encode("utf-8"))
+    db = archive.db
+    with write_transaction(db):
+        if plan.take_over:
+            rekey_article(db, plan.take_over, key)
+        outcome = save_article(
+            db,
+            page,
+            key=key,
+            md_path=plan.md_path,
+            content_hash=rendering.content_hash,
+            body_text=body,
+            raw_path=raw_path,
+            fetched_at=capture.fetched_at,
+            search_body=rendering.search_body(local),
+        )
+        update_rendering(db, key, md_path=plan.md_path, body_text=body)
+        if page.fetched_at is not None:
+            note_first_capture(db, key, page.fetched_at)
+        save_images(db, key, image_entries(stored))
+        save_links(db, key, rendering.links)
+    return outcome
+
+
+def _rerender(archive: Archive, page: Page, plan: Plan, rendering: Rendering) -> str:
+    assert plan.key is not None
+    local = local_paths(archive, plan.md_path, plan.known_images)
+    body = rendering.markdown(local)
+    text = render_article(page, body, status=plan.status)
+    written = write_file(archive.root, plan.md_path, text.encode("utf-8"))
+    changed = update_rendering(archive.db, plan.key, md_path=plan.md_path, body_text=body)
+    return "updated" if written or changed else "unchanged"
+
+
+def store_images(
+    archive: Archive,
+    urls: list[str],
+    known: Mapping[str, StoredImage],
+    fetched: Mapping[str, ImageData | str],
+) -> dict[str, StoredImage | str]:
+    """Each image of an article → its stored file, or why it is missing; new ones written."""
+    result: dict[str, StoredImage | str] = {}
+    for url in urls:
+        image = known.get(url) or fetched.get(url, NOT_DOWNLOADED)
+        if isinstance(image, ImageData):
+            image = store_image_data(archive.root, image)
+        result[url] = image
+    return result
+
+
+def local_paths(
+    archive: Archive, md_path: str, images: Mapping[str, StoredImage | str]
+) -> dict[str, str]:
+    """Stored images by URL, as paths relative to the Markdown file that shows them."""
+    folder = (archive.root / md_path).parent
+    return {
+        url: os.path.relpath(archive.root / image.relpath, folder)
+        for url, image in images.items()
+        if isinstance(image, StoredImage)
+    }
+
+
+def image_entries(images: Mapping[str, StoredImage | str]) -> list[ImageEntry]:
+    return [
+        ImageEntry(position, url, image=image, error=None)
+        if isinstance(image, StoredImage)
+        else ImageEntry(position, url, image=None, error=image)
+        for position, (url, image) in enumerate(images.items())
+    ]

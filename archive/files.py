@@ -114,11 +114,17 @@ def resolve_inside(root: Path, relpath: str) -> Path:
         raise ValueError(f"unsafe archive path: {relpath!r}")
     if PurePosixPath(relpath).is_absolute() or PureWindowsPath(relpath).drive:
         raise ValueError(f"archive path must be relative: {relpath!r}")
-    base = Path(root).resolve()
+    base = _resolved_root(os.path.abspath(root))
     target = (base / relpath).resolve()
     if target == base or not target.is_relative_to(base):
         raise ValueError(f"archive path escapes the archive: {relpath!r}")
     return target
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved_root(root: str) -> Path:
+    """An archive root resolved once: each of its files is checked against it."""
+    return Path(root).resolve()
 
 
 @functools.cache

@@ -18,6 +18,16 @@ from harvester.links import ArticleLink
 from harvester.model import Page
 
 
+@dataclass(frozen=True)
+class KeyChoice:
+    """Where a page's article lives in the archive: its key, the short-link key it moves
+    from (if it does), and its archived row under either (None when new)."""
+
+    key: str | None
+    take_over: str | None
+    row: dict[str, Any] | None
+
+
 @dataclass
 class Archive:
     """An archive folder and its index, opened once per command."""
@@ -39,7 +49,7 @@ class Archive:
     def known_images(self, key: str | None) -> dict[str, StoredImage]:
         return stored_images(self.db, key) if key else {}
 
-    def key_for(self, page: Page, short_key: str | None = None) -> tuple[str | None, str | None]:
+    def key_for(self, page: Page, short_key: str | None = None) -> KeyChoice:
         """The article's key in this archive, and the short-link key it takes over, if any.
 
         A page that names its biz/mid/idx gives the full key; an article archived under
@@ -47,14 +57,17 @@ class Archive:
         the full key is archived already). Otherwise an article already archived under the
         short link is the one.
         """
-        short_url_key = self.key_of_short_url(page.short_url)
         if page.biz and page.mid and page.idx:
-            if self.row(page.key) is None:
-                for old in (short_key, short_url_key):
-                    if old and old != page.key and self.row(old) is not None:
-                        return page.key, old
-            return page.key, None
-        return short_url_key or short_key or page.key, None
+            key = f"{page.biz}:{page.mid}:{page.idx}"
+            row = self.row(key)
+            if row is None:
+                for old in (short_key, self.key_of_short_url(page.short_url)):
+                    old_row = self.row(old) if old and old != key else None
+                    if old_row is not None:
+                        return KeyChoice(key, old, old_row)
+            return KeyChoice(key, None, row)
+        found = self.key_of_short_url(page.short_url) or short_key or page.key
+        return KeyChoice(found, None, self.row(found) if found else None)
 
     def has_link(self, link: ArticleLink) -> bool:
         """Whether the article a link names is archived already (no request needed)."""

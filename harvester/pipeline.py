@@ -144,8 +144,8 @@ def decide(archive: Archive, capture: Capture, rendering: Rendering | None) -> P
         return refuse(VERIFICATION, f"{origin}: WeChat served its verification page")
     if page.kind == "link":
         return refuse(BARE_LINK, f"{origin}: a bare link, never fetched")
-    key, take_over = archive.key_for(page, capture.link_key)
-    current = archive.row(take_over or key) if key else None
+    choice = archive.key_for(page, capture.link_key)
+    key, take_over, current = choice.key, choice.take_over, choice.row
     if not page.is_article:
         if current is None:
             return refuse(
@@ -160,7 +160,7 @@ def decide(archive: Archive, capture: Capture, rendering: Rendering | None) -> P
     md_path = (current or {}).get("md_path") or article_relpath(
         page.account, page.published_at or first, page.title, key
     )
-    known = archive.known_images(take_over or key)
+    known = archive.known_images(take_over or key) if current is not None else {}
     return Plan(
         "save",
         key,
@@ -270,9 +270,11 @@ def _save_article(
             fetched_at=capture.fetched_at,
             search_body=rendering.search_body(local),
         )
-        update_rendering(db, key, md_path=plan.md_path, body_text=body)
-        if page.fetched_at is not None:
-            note_first_capture(db, key, page.fetched_at)
+        if outcome != "new":  # a new row already holds this body; an archived one may not
+            update_rendering(db, key, md_path=plan.md_path, body_text=body)
+        first = page.fetched_at
+        if first is not None and (outcome != "new" or first < capture.fetched_at):
+            note_first_capture(db, key, first)  # an earlier copy of it: the row says so too
         save_images(db, key, image_entries(stored))
         save_links(db, key, rendering.links)
     return outcome

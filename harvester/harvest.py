@@ -33,12 +33,13 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from archive.index import record_fetch
+from archive.times import iso_china, iso_utc, local_when, now_utc
 from harvester import pipeline
 from harvester.archiver import Archive
 from harvester.errors import InputError, TryLater
@@ -62,12 +63,11 @@ from harvester.queue import (
     FAILED,
     HarvestQueue,
     QueueItem,
-    iso,
     mark_interrupted_runs,
 )
 from harvester.reader import read_capture
 from harvester.runs import Summary, recorded_run
-from harvester.sources import CHINA, Listing, Source, SourceError, followed_links
+from harvester.sources import Listing, Source, SourceError, followed_links
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_TRY_LATER = 0, 1, 2, 75
 DEFAULT_ARCHIVE = Path("wechat-archive")
@@ -75,10 +75,6 @@ COUNT_NAMES = ("new", "updated", "unchanged", "deleted", "failed", "skipped", "e
 RECHECK_AFTER = timedelta(hours=20)  # "not checked for about a day", for nightly runs
 TEMP_MAX_AGE = 600.0  # seconds: a `.tmp-*.part` this old was left by a killed write
 ENQUEUE_BATCH = 100
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def run_harvest(config_path: Path, archive_dir: Path | None, *, as_json: bool = False) -> int:
@@ -186,7 +182,7 @@ class Harvest:
             first = min(wechat, key=lambda b: b.until)
             self.backoff_until = max(b.until for b in wechat)
             self.try_later.append(
-                f"backing off {first.host} until {when(self.backoff_until)} "
+                f"backing off {first.host} until {local_when(self.backoff_until)} "
                 f"({first.reason or 'it asked us to slow down'}); nothing fetched"
             )
             return
@@ -236,8 +232,8 @@ class Harvest:
             self.stopped = True
         self.backoff_until = max(filter(None, (self.backoff_until, backoff.until)))
         self.try_later.append(
-            f"{what or error}; stopped asking {host}, backing off until {when(backoff.until)} "
-            "(a run before then exits 75 at once)"
+            f"{what or error}; stopped asking {host}, backing off until "
+            f"{local_when(backoff.until)} (a run before then exits 75 at once)"
         )
 
     # -- listing the sources
@@ -250,7 +246,7 @@ class Harvest:
             if waiting:
                 self.try_later.append(
                     f"{source.label}: skipped, backing off {waiting[0]} until "
-                    f"{when(blocked[waiting[0]].until)}"
+                    f"{local_when(blocked[waiting[0]].until)}"
                 )
                 continue
             self._list_one(source)
@@ -285,13 +281,13 @@ class Harvest:
             return None
         if self.archive.has_link(link):
             return None
-        published = listing.published_at.astimezone(CHINA) if listing.published_at else None
+        published = iso_china(listing.published_at)
         return QueueItem(
             key=link.key,
             url=link.url,
             source=source.name,
             title=listing.title,
-            published_at=published.isoformat(timespec="seconds") if published else None,
+            published_at=published,
             seed_path=str(listing.seed_path.resolve()) if listing.seed_path else None,
             follow=source.follow_links,
         )
@@ -313,8 +309,8 @@ class Harvest:
                 AND (last_checked_at IS NULL OR last_checked_at < ?)
                 AND key NOT IN (SELECT key FROM queue WHERE state = 'pending')"""
             params: list[Any] = [
-                (now - timedelta(days=days)).astimezone(CHINA).isoformat(timespec="seconds"),
-                iso(now - RECHECK_AFTER),
+                iso_china(now - timedelta(days=days)),
+                iso_utc(now - RECHECK_AFTER),
             ]
             if name is not None:
                 sql += " AND key IN (SELECT article_key FROM queue WHERE source = ?)"
@@ -649,23 +645,18 @@ def json_summary(harvest: Harvest, code: int) -> dict[str, Any]:
         "outcome": harvest.outcome,
         "exit_code": code,
         "archive": str(harvest.archive.root),
-        "started_at": iso(harvest.started),
-        "finished_at": iso(now_utc()),
+        "started_at": iso_utc(harvest.started),
+        "finished_at": iso_utc(now_utc()),
         "counts": {name: counts[name] for name in COUNT_NAMES},
         "pending": harvest.queue.pending_count(),
         "failures": list(harvest.summary.failures),
         "warnings": list(harvest.warnings),
         "message": "; ".join(harvest.try_later) or None,
-        "backoff_until": iso(harvest.backoff_until) if harvest.backoff_until else None,
+        "backoff_until": iso_utc(harvest.backoff_until) if harvest.backoff_until else None,
     }
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def when(moment: datetime) -> str:
-    """A retry time people read: local time with its zone."""
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M %Z").strip()
 
 
 def _first_words(text: str, limit: int = 200) -> str:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 import sqlite_utils
 
 from archive.index import write_transaction
+from archive.times import iso_utc, parse_time
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 MAX_ATTEMPTS = 3
@@ -54,15 +55,6 @@ class Backoff:
     until: datetime
     level: int
     reason: str | None
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def parse_iso(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class HarvestQueue:
@@ -99,13 +91,13 @@ class HarvestQueue:
                         item.source,
                         item.title,
                         item.published_at,
-                        iso(now),
+                        iso_utc(now),
                         run_id,
                         item.reason,
                         item.seed_path,
                         int(item.follow),
                         item.only_biz,
-                        iso(now),
+                        iso_utc(now),
                     ],
                 )
                 inserted += cursor.rowcount
@@ -131,11 +123,11 @@ class HarvestQueue:
                         item.source,
                         item.title,
                         item.published_at,
-                        iso(now),
+                        iso_utc(now),
                         run_id,
                         item.reason,
                         item.key,
-                        iso(now),
+                        iso_utc(now),
                     ],
                 )
                 count += 1
@@ -155,7 +147,7 @@ class HarvestQueue:
                 self.db.execute(
                     """UPDATE queue SET state = 'pending', updated_at = ?,
                         seq = (SELECT coalesce(max(seq), 0) + 1 FROM queue) WHERE key = ?""",
-                    [iso(now), key],
+                    [iso_utc(now), key],
                 )
         return len(keys)
 
@@ -196,14 +188,16 @@ class HarvestQueue:
                 f"""UPDATE queue SET state = ?, attempts = {attempts},
                     last_error = ?, run_id = ?, article_key = coalesce(?, article_key),
                     updated_at = ? WHERE key = ?""",
-                [state, error, run_id, article_key, iso(now), key],
+                [state, error, run_id, article_key, iso_utc(now), key],
             )
 
     # -- host backoff
 
     def backoffs(self) -> dict[str, Backoff]:
         return {
-            row["host"]: Backoff(row["host"], parse_iso(row["until"]), row["level"], row["reason"])
+            row["host"]: Backoff(
+                row["host"], parse_time(row["until"], naive=UTC), row["level"], row["reason"]
+            )
             for row in self.db.query("SELECT * FROM host_backoff ORDER BY host")
         }
 
@@ -235,14 +229,14 @@ class HarvestQueue:
                 VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(host) DO UPDATE SET until = excluded.until, level = excluded.level,
                     reason = excluded.reason, since = excluded.since""",
-                [host, iso(backoff.until), level, reason, iso(now)],
+                [host, iso_utc(backoff.until), level, reason, iso_utc(now)],
             )
         return backoff
 
     def clear_expired_backoffs(self, now: datetime) -> None:
         """After a run that got through: expired backoffs start again from level 0."""
         with write_transaction(self.db):
-            self.db.execute("DELETE FROM host_backoff WHERE until <= ?", [iso(now)])
+            self.db.execute("DELETE FROM host_backoff WHERE until <= ?", [iso_utc(now)])
 
 
 def _item(row: dict) -> QueueItem:

@@ -14,6 +14,7 @@ import json
 import re
 from datetime import datetime
 
+from archive.times import parse_time
 from harvester.errors import InputError
 from harvester.links import LinkError, parse_link
 from harvester.model import Page
@@ -109,13 +110,8 @@ def _list(raw: str | None) -> list[str]:
 
 
 def _date(raw: str | None) -> datetime | None:
-    value = _scalar(raw)
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    """The seed's date; one written without a zone is China time, as its bot meant it."""
+    return parse_time(_scalar(raw))
 
 
 def _account(tags: list[str], title: str | None, byline: str) -> str | None:

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from fakewechat import FakeWeChat, album_item
 
+from archive.times import CHINA
 from harvester.errors import InputError, TryLater
 from harvester.http import HttpClient
 from harvester.sources import (
-    CHINA,
     Listing,
     SourceConfigError,
     SourceContext,

@@ -12,7 +12,6 @@ A new kind is one module here that defines a `BaseSource` subclass decorated wit
 
 from harvester.sources import album, feed, mp, seed, urls
 from harvester.sources.base import (
-    CHINA,
     REGISTRY,
     BaseSource,
     Listing,
@@ -27,7 +26,6 @@ from harvester.sources.base import (
 from harvester.sources.follow import followed_links
 
 __all__ = [
-    "CHINA",
     "REGISTRY",
     "BaseSource",
     "Listing",

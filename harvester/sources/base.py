@@ -20,14 +20,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from archive.times import from_unix
 from harvester.errors import InputError, TryLater
 from harvester.links import ArticleLink
-
-CHINA = timezone(timedelta(hours=8), "UTC+08:00")
 
 # Keys any source table may carry besides its own.
 COMMON_KEYS = frozenset({"kind", "name", "follow_links"})
@@ -255,7 +254,7 @@ def unix_time(value: Any) -> datetime | None:
     if seconds <= 0:
         return None
     try:
-        return datetime.fromtimestamp(seconds, CHINA)
+        return from_unix(seconds)
     except (OverflowError, OSError, ValueError):
         return None
 

@@ -27,15 +27,15 @@ import html
 import re
 import time
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import feedparser
 
+from archive.times import from_unix
 from harvester.links import ArticleLink, LinkError, find_article_links, parse_link
 from harvester.sources.base import (
-    CHINA,
     BaseSource,
     Fetcher,
     Listing,
@@ -141,7 +141,7 @@ def _published(entry: Mapping[str, Any]) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
         if isinstance(value, time.struct_time):
-            return datetime.fromtimestamp(calendar.timegm(value), UTC).astimezone(CHINA)
+            return from_unix(calendar.timegm(value))
     return None
 
 

@@ -25,16 +25,16 @@ import re
 import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from archive.times import CHINA, now_utc
 from harvester.errors import InputError, TryLater
 from harvester.http import FetchError
 from harvester.links import ARTICLE_HOST, ArticleLink, LinkError, canonical_url, parse_link
 from harvester.sources.base import (
-    CHINA,
     BaseSource,
     Listing,
     SourceError,
@@ -163,7 +163,7 @@ def check_base_resp(
     if ret == 0:
         return
     if ret == FREQ_CONTROL:
-        after = datetime.now(CHINA) + timedelta(hours=RETRY_HOURS)
+        after = now_utc().astimezone(CHINA) + timedelta(hours=RETRY_HOURS)
         raise FreqControl(
             f"{what}: WeChat's freq control (ret {ret}) throttles the mp backend list for "
             f"this login; try again in {RETRY_HOURS} hours or later "

@@ -280,43 +280,8 @@ END""",
 
 
 def _m003_harvest(db: sqlite_utils.Database) -> None:
-    """The harvest's persistent queue and per-host backoff (used by harvester/queue.py)."""
-    for sql in HARVEST_SCHEMA:
-        db.execute(sql)
-
-
-HARVEST_SCHEMA = (
-    """CREATE TABLE queue (
-    key TEXT PRIMARY KEY,
-    url TEXT NOT NULL,
-    source TEXT,
-    title TEXT,
-    published_at TEXT,
-    enqueued_at TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    run_id INTEGER REFERENCES runs(id),
-    seq INTEGER NOT NULL DEFAULT 0,
-    reason TEXT NOT NULL DEFAULT 'new',
-    seed_path TEXT,
-    follow INTEGER NOT NULL DEFAULT 0,
-    only_biz TEXT,
-    article_key TEXT,
-    updated_at TEXT
-)""",
-    "CREATE INDEX idx_queue_state_seq ON queue(state, seq)",
-    "CREATE INDEX idx_queue_run_id ON queue(run_id)",
-    "CREATE INDEX idx_queue_source ON queue(source)",
-    "CREATE INDEX idx_queue_article_key ON queue(article_key)",
-    """CREATE TABLE host_backoff (
-    host TEXT PRIMARY KEY,
-    until TEXT NOT NULL,
-    level INTEGER NOT NULL DEFAULT 0,
-    reason TEXT,
-    since TEXT
-)""",
-)
+    """Version 3 made the harvest's queue tables; their code owns them now and creates them
+    when first used (harvester/queue.py), so here the version is only recorded."""
 
 
 def _m004_short_url_index(db: sqlite_utils.Database) -> None:

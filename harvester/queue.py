@@ -1,4 +1,5 @@
-"""The harvest's memory between runs, in the archive's SQLite index (tables from migration 3).
+"""The harvest's memory between runs, in the archive's SQLite index: its own two tables,
+created here when the queue is first used (an archive never harvested has none).
 
 `queue`: one row per article the harvest has meant to fetch, keyed like the archive
 (`biz:mid:idx`, or `s:<short id>` until a fetch resolves it). Sources are listed first and
@@ -30,6 +31,49 @@ PENDING, DONE, FAILED = "pending", "done", "failed"
 MAX_ATTEMPTS = 3
 MAX_BACKOFF = timedelta(hours=48)
 
+QUEUE_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS queue (
+    key TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    source TEXT,
+    title TEXT,
+    published_at TEXT,
+    enqueued_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    run_id INTEGER REFERENCES runs(id),
+    seq INTEGER NOT NULL DEFAULT 0,
+    reason TEXT NOT NULL DEFAULT 'new',
+    seed_path TEXT,
+    follow INTEGER NOT NULL DEFAULT 0,
+    only_biz TEXT,
+    article_key TEXT,
+    updated_at TEXT
+)""",
+    "CREATE INDEX IF NOT EXISTS idx_queue_state_seq ON queue(state, seq)",
+    "CREATE INDEX IF NOT EXISTS idx_queue_run_id ON queue(run_id)",
+    "CREATE INDEX IF NOT EXISTS idx_queue_source ON queue(source)",
+    "CREATE INDEX IF NOT EXISTS idx_queue_article_key ON queue(article_key)",
+    """CREATE TABLE IF NOT EXISTS host_backoff (
+    host TEXT PRIMARY KEY,
+    until TEXT NOT NULL,
+    level INTEGER NOT NULL DEFAULT 0,
+    reason TEXT,
+    since TEXT
+)""",
+)
+
+
+def ensure_queue_tables(db: sqlite_utils.Database) -> None:
+    """Create the queue's tables where they are missing: an archive whose index is older
+    than this module's ownership of them got them from the index's migration 3."""
+    if {"queue", "host_backoff"} <= set(db.table_names()):
+        return
+    with write_transaction(db):
+        for sql in QUEUE_SCHEMA:
+            db.execute(sql)
+
 
 @dataclass(frozen=True)
 class QueueItem:
@@ -60,6 +104,7 @@ class Backoff:
 class HarvestQueue:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
+        ensure_queue_tables(db)
 
     # -- what is known
 

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 from fakewechat import FakeWeChat, album_item, make_article_html
 
+from archive.index import open_index
 from harvester.cli import main
 from harvester.harvest import sweep_temp_files
 from harvester.harvest_config import Politeness, load_config
+from harvester.queue import HarvestQueue
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "scripts" / "harvester.example.toml"
 
@@ -747,3 +749,12 @@ def test_refresh_finds_an_edit(served, archive, tmp_path, capsys):
     code, out, _ = harvest(capsys, config, "--json")
     assert (code, json.loads(out)["counts"]["updated"]) == (0, 1)
     assert "改过的正文" in query(archive, "SELECT body_text FROM articles")[0][0]
+
+
+def test_the_queue_tables_are_made_by_the_queue_when_first_used(tmp_path):
+    db = open_index(tmp_path / "archive.db")
+    assert not {"queue", "host_backoff"} & set(db.table_names())
+    HarvestQueue(db)
+    HarvestQueue(db)
+    assert {"queue", "host_backoff"} <= set(db.table_names())
+    db.close()

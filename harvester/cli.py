@@ -13,15 +13,20 @@ import click
 
 from harvester.archiver import Archive
 from harvester.convert import ConvertResult, convert_source
-from harvester.errors import InputError, TryLater
+from harvester.errors import (
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_TRY_LATER,
+    EXIT_USAGE,
+    InputError,
+    TryLater,
+)
 from harvester.jobs import fetch_links, import_paths, rebuild_all, source_files
 from harvester.links import ArticleLink, LinkError, parse_link
 from harvester.runs import Summary
 
 if TYPE_CHECKING:  # httpx is imported only by the commands that fetch
     from harvester.http import HttpClient
-
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_TRY_LATER = 0, 1, 2, 75
 
 
 def fail(message: str) -> None:

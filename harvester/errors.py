@@ -1,4 +1,8 @@
-"""The errors the command line turns into one-line messages and exit codes."""
+"""The errors the command line turns into one-line messages, and its exit codes."""
+
+# 0 done; 1 some items failed (each named, the rest archived); 2 bad usage or input;
+# 75 try later (verification page, rate limit, another run holds the lock).
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_TRY_LATER = 0, 1, 2, 75
 
 
 class InputError(Exception):

@@ -42,9 +42,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from archive.files import key_hash, resolve_inside, safe_component, write_atomic
+from archive.frontmatter import parse_time, split_front_matter, write_front_matter, yaml_value
 from archive.index import open_index
 from harvester.errors import InputError
 
@@ -126,11 +125,6 @@ ARCHIVE_FIELDS = (
     "published",
     "fetched",
 )
-DATE_FIELDS = frozenset({"date", "published", "fetched"})
-_ISO_DATE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:\d{2})?$"
-)
-
 STATUS_NOTICES = {
     "deleted": "该内容已被发布者删除",
     "blocked": "此内容因违规无法查看",
@@ -212,17 +206,6 @@ def slug(text: str | None, max_bytes: int = 60, fallback: str = "untitled") -> s
     return safe_component(cleaned, max_bytes=max_bytes, fallback=fallback).lower()
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def page_relpath(
     account: str | None, published: datetime | None, title: str | None, key: str
 ) -> str:
@@ -237,68 +220,7 @@ def page_relpath(
     return f"{CONTENT_DIR}/{account_dir}/{published:%Y}/{published:%Y-%m-%d}-{name}.md"
 
 
-# --- reading archive files ------------------------------------------------------------
-
-
-class _NoDatesLoader(yaml.SafeLoader):
-    """SafeLoader that keeps timestamps as the strings they were written as."""
-
-
-_NoDatesLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """(front matter, body) of a Markdown file written by the archive; ValueError if unreadable."""
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
-    if not text.startswith("---\n"):
-        return {}, text
-    end = text.find("\n---\n", 3)
-    if end < 0:
-        if text.endswith("\n---"):
-            end = len(text) - 4
-        else:
-            raise ValueError("front matter is not closed")
-    try:
-        data = yaml.load(text[4 : end + 1], Loader=_NoDatesLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as error:
-        raise ValueError(f"front matter is not valid YAML: {error}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ValueError("front matter is not a mapping")
-    return {str(k): v for k, v in data.items()}, text[end + 5 :]
-
-
-# --- writing front matter -------------------------------------------------------
-
-
-def _yaml_printable(ch: str) -> bool:
-    code = ord(ch)
-    return (
-        code in (0x09, 0x0A, 0x0D)
-        or 0x20 <= code <= 0x7E
-        or code == 0x85
-        or 0xA0 <= code <= 0xD7FF
-        or 0xE000 <= code <= 0xFFFD
-        or code >= 0x10000
-    ) and code not in (0x2028, 0x2029, 0x85)
-
-
-def yaml_value(value: Any) -> str:
-    """A JSON value, which is valid YAML flow; characters YAML would mangle are escaped."""
-    text = json.dumps(value, ensure_ascii=False)
-    if all(_yaml_printable(ch) for ch in text):
-        return text
-    return "".join(ch if _yaml_printable(ch) else f"\\u{ord(ch):04x}" for ch in text)
-
-
-def _date_value(value: Any) -> str | None:
-    """An ISO 8601 time as written (Hugo parses it); None for anything else."""
-    text = str(value).strip() if value is not None else ""
-    return text if _ISO_DATE.match(text) and _parse_time(text) else None
+# --- the page's front matter ---------------------------------------------------
 
 
 def _string_list(value: Any) -> list[str]:
@@ -345,16 +267,7 @@ def hugo_front_matter(meta: Mapping[str, Any], row: Mapping[str, Any]) -> str:
     extra["archive_key"] = row["key"]
     ordered = [name for name in ARCHIVE_FIELDS if name in extra]
     ordered += [name for name in extra if name not in ordered]
-    lines = ["---"]
-    for name in list(fields) + ordered:
-        value = fields[name] if name in fields else extra[name]
-        if value is None:
-            continue
-        rendered = _date_value(value) if name in DATE_FIELDS else yaml_value(value)
-        if rendered is not None:
-            lines.append(f"{name}: {rendered}")
-    lines.append("---")
-    return "\n".join(lines) + "\n"
+    return write_front_matter(fields | {name: extra[name] for name in ordered})
 
 
 # --- the body --------------------------------------------------------------------
@@ -696,7 +609,7 @@ def export_hugo(archive_dir: Path, site_dir: Path) -> ExportSummary:
             summary.skipped.append(f"{key}: {loaded}")
             continue
         meta, body = loaded
-        published = _parse_time(row.get("published_at")) or _parse_time(meta.get("date"))
+        published = parse_time(row.get("published_at")) or parse_time(meta.get("date"))
         account = row.get("account") or meta.get("account")
         relpath = page_relpath(account, published, row.get("title") or meta.get("title"), key)
         if relpath in taken:  # two keys with one hash8: keep both, apart

@@ -27,7 +27,8 @@ import yaml
 from PIL import Image
 
 from archive.files import article_relpath, store_image, write_file
-from archive.hugo import MANIFEST_NAME, export_hugo, page_relpath, split_front_matter
+from archive.frontmatter import split_front_matter
+from archive.hugo import MANIFEST_NAME, export_hugo, page_relpath
 from archive.index import ImageEntry, mark_status, open_index, save_article, save_images
 from harvester.document import render_article
 from harvester.errors import InputError

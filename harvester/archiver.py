@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from archive.files import StoredImage, article_relpath, gzip_raw, store_raw, write_file
+from archive.files import StoredImage, gzip_raw, store_raw, write_file
 from archive.index import (
     ImageEntry,
     LinkEntry,
@@ -31,6 +31,7 @@ from archive.index import (
     stored_images,
     update_rendering,
 )
+from archive.names import article_relpath
 from harvester.document import render_article
 from harvester.links import ArticleLink, find_article_links
 from harvester.markdown import ConvertedBody, html_to_markdown, image_urls

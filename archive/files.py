@@ -1,4 +1,4 @@
-"""Files in the archive: safe names, atomic writes, content-addressed images, raw pages.
+"""Files in the archive: atomic writes, content-addressed images, raw pages.
 
 Every write goes to a temporary file in the target's directory, is flushed and
 fsynced, renamed over the target with os.replace, and the directory is fsynced,
@@ -19,89 +19,13 @@ import io
 import os
 import re
 import tempfile
-import unicodedata
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
-
-# Characters that are unsafe in a path component on some system we care about
-# (POSIX, Windows, macOS, URLs in Hugo): replaced by a dash.
-_UNSAFE_CHARS = re.compile(r'[/\\:*?"<>|#%\x00]')
-_DASHES = re.compile(r"-{2,}")
-_WINDOWS_RESERVED = frozenset(
-    ["CON", "PRN", "AUX", "NUL"]
-    + [f"COM{i}" for i in range(1, 10)]
-    + [f"LPT{i}" for i in range(1, 10)]
-)
-
-
-def safe_component(name: str | None, max_bytes: int = 80, fallback: str = "untitled") -> str:
-    """Turn any title, account name or URL fragment into ONE safe path component.
-
-    No separators, NUL, control or invisible format characters; not `.`/`..`;
-    no leading dots or dashes; whitespace runs become one `-`; Chinese and other
-    letters are kept; at most `max_bytes` UTF-8 bytes, cut on a character
-    boundary; never empty (`fallback` instead).
-    """
-    text = unicodedata.normalize("NFC", name or "")
-    chars = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        if ch.isspace() or category in ("Zs", "Zl", "Zp"):
-            chars.append(" ")
-        elif category in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            continue
-        else:
-            chars.append(ch)
-    text = _UNSAFE_CHARS.sub("-", "".join(chars))
-    text = "-".join(text.split())
-    text = _DASHES.sub("-", text)
-    text = _trim(_truncate_utf8(_trim(text), max_bytes))
-    if text.split(".")[0].upper() in _WINDOWS_RESERVED:
-        text = _trim(_truncate_utf8("_" + text, max_bytes))
-    if not text:
-        return _truncate_utf8(fallback, max_bytes) or "_"
-    return text
-
-
-def _trim(text: str) -> str:
-    return text.lstrip(".-").rstrip(".- ")
-
-
-def _truncate_utf8(text: str, max_bytes: int) -> str:
-    encoded = text.encode("utf-8")
-    if len(encoded) <= max_bytes:
-        return text
-    return encoded[:max_bytes].decode("utf-8", errors="ignore")
-
-
-def key_hash(key: str, length: int = 8) -> str:
-    """A short, stable hex digest of an article key (used to make paths unique)."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:length]
-
-
-def article_relpath(
-    account: str | None, published_at: datetime | None, title: str | None, key: str
-) -> str:
-    """`articles/<account>/<YYYY>/<YYYY-MM-DD>-<slug>-<hash8>.md`, relative to the root.
-
-    The date is the publish date in China time (naive datetimes are taken as
-    China time). Without a date: `articles/<account>/undated/<slug>-<hash8>.md`.
-    `hash8` comes from the key, so two same-titled articles on one day never
-    collide and the path depends only on account, date, title and key.
-    """
-    account_dir = safe_component(account, fallback="unknown-account")
-    slug = f"{safe_component(title)}-{key_hash(key)}"
-    if published_at is None:
-        return f"articles/{account_dir}/undated/{slug}.md"
-    if published_at.tzinfo is not None:
-        published_at = published_at.astimezone(CHINA_TZ)
-    day = published_at.strftime("%Y-%m-%d")
-    return f"articles/{account_dir}/{published_at:%Y}/{day}-{slug}.md"
+from archive.names import safe_component
 
 
 def resolve_inside(root: Path, relpath: str) -> Path:

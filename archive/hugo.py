@@ -21,9 +21,10 @@ sub-path or opened from disk. Images are hard-linked from the archive when possi
 (copied otherwise) and skipped when already there with the same size.
 
 Incremental and safe: files are written with write_atomic (identical content writes
-nothing); the manifest lists every article file and image an export wrote, and only
-those are ever removed (when gone from the archive). The config and layouts are
-created only when the site has no Hugo config at all and are never overwritten.
+nothing); the manifest (`archive.hugo_manifest`) lists every article file and image an
+export wrote, and only those are ever removed (when gone from the archive). The config
+and layouts (`archive.hugo_site`) are created only when the site has no Hugo config at
+all and are never overwritten. Page paths come from `archive.names.page_relpath`.
 Nothing taken from an article (title, account, the index's md_path) can name a path
 outside SITE_DIR: output names are slugs, and every path goes through resolve_inside.
 """
@@ -31,40 +32,21 @@ outside SITE_DIR: output names are slugs, and every path goes through resolve_in
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import tempfile
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from archive.files import key_hash, resolve_inside, safe_component, write_atomic
+from archive.files import resolve_inside, write_atomic
+from archive.frontmatter import parse_time, split_front_matter, write_front_matter, yaml_value
+from archive.hugo_manifest import read_manifest, write_manifest
+from archive.hugo_site import STATIC_IMAGES, inside_site, site_root, write_scaffold
 from archive.index import open_index
+from archive.names import CONTENT_DIR, key_hash, page_relpath
 from harvester.errors import InputError
-
-MANIFEST_NAME = ".wechat-archive-export.json"
-MANIFEST_VERSION = 1
-CONTENT_DIR = "content/posts"
-STATIC_IMAGES = "static/images"
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
-
-CONFIG_FILES = (
-    "hugo.toml",
-    "hugo.yaml",
-    "hugo.yml",
-    "hugo.json",
-    "config.toml",
-    "config.yaml",
-    "config.yml",
-    "config.json",
-)
-CONFIG_DIRS = ("config",)
 
 # Archive front-matter keys renamed on export (Hugo gives these names a meaning).
 RENAMED = {"url": "wechat_url", "kind": "wechat_kind"}
@@ -126,11 +108,6 @@ ARCHIVE_FIELDS = (
     "published",
     "fetched",
 )
-DATE_FIELDS = frozenset({"date", "published", "fetched"})
-_ISO_DATE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:\d{2})?$"
-)
-
 STATUS_NOTICES = {
     "deleted": "该内容已被发布者删除",
     "blocked": "此内容因违规无法查看",
@@ -146,9 +123,6 @@ _IMAGE_LINK = re.compile(
 )
 _SHORTCODE_OPEN = re.compile(r"\{\{([<%])")
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_SLUG_DASHES = re.compile(r"-{2,}")
-_MANIFEST_PATH = re.compile(r"^(?:content/posts|static/images)/[^\x00\\]+$")
-
 
 # --- summary ------------------------------------------------------------------
 
@@ -191,114 +165,7 @@ class ExportSummary:
         return line
 
 
-# --- names ----------------------------------------------------------------------
-
-
-def slug(text: str | None, max_bytes: int = 60, fallback: str = "untitled") -> str:
-    """A lower-case URL slug: letters, decimal digits and marks kept (Chinese too), the
-    rest become single dashes; never empty, never `.`/`..`, at most `max_bytes` bytes.
-
-    Hugo keeps exactly these characters when it makes a URL from a file name, so the
-    file's path is the page's URL path.
-    """
-    chars = []
-    for ch in unicodedata.normalize("NFC", text or "").lower():
-        category = unicodedata.category(ch)
-        if category[0] in "LM" or category == "Nd":
-            chars.append(ch)
-        else:
-            chars.append("-")
-    cleaned = _SLUG_DASHES.sub("-", "".join(chars)).strip("-")
-    return safe_component(cleaned, max_bytes=max_bytes, fallback=fallback).lower()
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def page_relpath(
-    account: str | None, published: datetime | None, title: str | None, key: str
-) -> str:
-    """`content/posts/<account>/<YYYY>/<YYYY-MM-DD>-<title>-<hash8>.md` (China dates)."""
-    account_dir = slug(account, 40, "unknown-account")
-    name = f"{slug(title)}-{key_hash(key)}"
-    if published is None:
-        return f"{CONTENT_DIR}/{account_dir}/undated/{name}.md"
-    if published.tzinfo is None:
-        published = published.replace(tzinfo=CHINA_TZ)
-    published = published.astimezone(CHINA_TZ)
-    return f"{CONTENT_DIR}/{account_dir}/{published:%Y}/{published:%Y-%m-%d}-{name}.md"
-
-
-# --- reading archive files ------------------------------------------------------------
-
-
-class _NoDatesLoader(yaml.SafeLoader):
-    """SafeLoader that keeps timestamps as the strings they were written as."""
-
-
-_NoDatesLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """(front matter, body) of a Markdown file written by the archive; ValueError if unreadable."""
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
-    if not text.startswith("---\n"):
-        return {}, text
-    end = text.find("\n---\n", 3)
-    if end < 0:
-        if text.endswith("\n---"):
-            end = len(text) - 4
-        else:
-            raise ValueError("front matter is not closed")
-    try:
-        data = yaml.load(text[4 : end + 1], Loader=_NoDatesLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as error:
-        raise ValueError(f"front matter is not valid YAML: {error}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ValueError("front matter is not a mapping")
-    return {str(k): v for k, v in data.items()}, text[end + 5 :]
-
-
-# --- writing front matter -------------------------------------------------------
-
-
-def _yaml_printable(ch: str) -> bool:
-    code = ord(ch)
-    return (
-        code in (0x09, 0x0A, 0x0D)
-        or 0x20 <= code <= 0x7E
-        or code == 0x85
-        or 0xA0 <= code <= 0xD7FF
-        or 0xE000 <= code <= 0xFFFD
-        or code >= 0x10000
-    ) and code not in (0x2028, 0x2029, 0x85)
-
-
-def yaml_value(value: Any) -> str:
-    """A JSON value, which is valid YAML flow; characters YAML would mangle are escaped."""
-    text = json.dumps(value, ensure_ascii=False)
-    if all(_yaml_printable(ch) for ch in text):
-        return text
-    return "".join(ch if _yaml_printable(ch) else f"\\u{ord(ch):04x}" for ch in text)
-
-
-def _date_value(value: Any) -> str | None:
-    """An ISO 8601 time as written (Hugo parses it); None for anything else."""
-    text = str(value).strip() if value is not None else ""
-    return text if _ISO_DATE.match(text) and _parse_time(text) else None
+# --- the page's front matter ---------------------------------------------------
 
 
 def _string_list(value: Any) -> list[str]:
@@ -345,16 +212,7 @@ def hugo_front_matter(meta: Mapping[str, Any], row: Mapping[str, Any]) -> str:
     extra["archive_key"] = row["key"]
     ordered = [name for name in ARCHIVE_FIELDS if name in extra]
     ordered += [name for name in extra if name not in ordered]
-    lines = ["---"]
-    for name in list(fields) + ordered:
-        value = fields[name] if name in fields else extra[name]
-        if value is None:
-            continue
-        rendered = _date_value(value) if name in DATE_FIELDS else yaml_value(value)
-        if rendered is not None:
-            lines.append(f"{name}: {rendered}")
-    lines.append("---")
-    return "\n".join(lines) + "\n"
+    return write_front_matter(fields | {name: extra[name] for name in ordered})
 
 
 # --- the body --------------------------------------------------------------------
@@ -416,145 +274,7 @@ def hugo_page(meta: Mapping[str, Any], body: str, row: Mapping[str, Any]) -> tup
     return text.rstrip("\n") + "\n", images
 
 
-# --- scaffold ------------------------------------------------------------------------
-
-HUGO_TOML = """\
-# Written by `harvester export hugo` for a new site; yours to edit, never overwritten.
-baseURL = "/"
-title = "公众号文章存档"
-defaultContentLanguage = "zh"
-hasCJKLanguage = true
-# Pages link images as /images/...; relative URLs make that work below a sub-path
-# and when the built site is opened from disk.
-relativeURLs = true
-canonifyURLs = false
-# Archived articles are never "future" posts; keep a clock skew from hiding one.
-buildFuture = true
-
-[taxonomies]
-  tag = "tags"
-  category = "categories"
-
-[markup.goldmark.renderer]
-  unsafe = false
-"""
-
-BASEOF_HTML = """\
-<!DOCTYPE html>
-<html lang="{{ site.Language.Lang }}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ if .IsHome }}{{ site.Title }}{{ else }}{{ .Title }} · {{ site.Title }}{{ end }}</title>
-{{- with .Description }}
-<meta name="description" content="{{ . }}">
-{{- end }}
-<style>
-body { max-width: 46rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.7;
-       font-family: system-ui, -apple-system, "PingFang SC", "Noto Sans CJK SC", sans-serif; }
-img { max-width: 100%; height: auto; }
-pre { overflow-x: auto; }
-table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .2rem .5rem; }
-.meta, .terms { color: #666; font-size: .9rem; }
-</style>
-</head>
-<body>
-<header><a href="{{ site.Home.RelPermalink }}">{{ site.Title }}</a>
- · <a href="{{ "tags/" | relURL }}">标签</a>
- · <a href="{{ "categories/" | relURL }}">分类</a></header>
-<main>
-{{ block "main" . }}{{ end }}
-</main>
-</body>
-</html>
-"""
-
-SINGLE_HTML = """\
-{{ define "main" }}
-<article>
-<h1>{{ .Title }}</h1>
-<p class="meta">
-{{- with .Params.account }}{{ . }} · {{ end -}}
-<time datetime="{{ .Date.Format "2006-01-02T15:04:05-07:00" }}">
-{{- .Date.Format "2006-01-02 15:04" }}</time>
-{{- with .Params.author }} · {{ . }}{{ end -}}
-{{- with .Params.status }}{{ if ne . "live" }} · <strong>{{ . }}</strong>{{ end }}{{ end -}}
-</p>
-{{ .Content }}
-<p class="terms">
-{{- range .GetTerms "tags" }}<a href="{{ .RelPermalink }}">#{{ .LinkTitle }}</a> {{ end -}}
-{{- range .GetTerms "categories" }}<a href="{{ .RelPermalink }}">[{{ .LinkTitle }}]</a> {{ end -}}
-</p>
-</article>
-{{ end }}
-"""
-
-LIST_HTML = """\
-{{ define "main" }}
-<h1>{{ .Title }}</h1>
-<ul>
-{{- range .Pages }}
-<li>{{ if not .Date.IsZero }}<span class="meta">{{ .Date.Format "2006-01-02" }}</span> {{ end -}}
-<a href="{{ .RelPermalink }}">{{ .LinkTitle }}</a>
-{{- with .Params.account }} <span class="meta">{{ . }}</span>{{ end }}</li>
-{{- end }}
-</ul>
-{{ end }}
-"""
-
-INDEX_HTML = """\
-{{ define "main" }}
-<h1>{{ site.Title }}</h1>
-{{- range (where site.RegularPages "Section" "posts").GroupByDate "2006" }}
-<h2>{{ .Key }}</h2>
-<ul>
-{{- range .Pages }}
-<li><span class="meta">{{ .Date.Format "01-02" }}</span>
-<a href="{{ .RelPermalink }}">{{ .LinkTitle }}</a>
-{{- with .Params.account }} <span class="meta">{{ . }}</span>{{ end }}</li>
-{{- end }}
-</ul>
-{{- end }}
-{{ end }}
-"""
-
-SCAFFOLD = {
-    "hugo.toml": HUGO_TOML,
-    "layouts/_default/baseof.html": BASEOF_HTML,
-    "layouts/_default/single.html": SINGLE_HTML,
-    "layouts/_default/list.html": LIST_HTML,
-    "layouts/index.html": INDEX_HTML,
-}
-
-
-def has_hugo_config(site: Path) -> bool:
-    return any((site / name).exists() for name in CONFIG_FILES) or any(
-        (site / name).is_dir() for name in CONFIG_DIRS
-    )
-
-
-def write_scaffold(site: Path) -> list[str]:
-    """Config and layouts for a site with no Hugo config; existing files are kept."""
-    if has_hugo_config(site):
-        return []
-    written = []
-    for relpath, text in SCAFFOLD.items():
-        path = _inside(site, relpath)
-        if path.exists() or path.is_symlink():
-            continue
-        write_atomic(path, text.encode("utf-8"))
-        written.append(relpath)
-    return written
-
-
 # --- files -----------------------------------------------------------------------
-
-
-def _inside(root: Path, relpath: str) -> Path:
-    try:
-        return resolve_inside(root, relpath)
-    except ValueError as error:
-        raise InputError(f"{root}: refusing to write {relpath!r} ({error})") from None
 
 
 def place_image(source: Path, target: Path) -> bool:
@@ -608,45 +328,6 @@ def _is_ours(path: Path, key: str) -> bool:
     return f"\narchive_key: {yaml_value(key)}\n" in head
 
 
-# --- the manifest -------------------------------------------------------------------
-
-
-def read_manifest(site: Path) -> tuple[dict[str, str], set[str]]:
-    """(article key -> page relpath, image relpaths) from the last export; empty if none."""
-    path = site / MANIFEST_NAME
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}, set()
-    if not isinstance(data, dict):
-        return {}, set()
-    pages = data.get("articles") if isinstance(data.get("articles"), dict) else {}
-    images = data.get("images") if isinstance(data.get("images"), list) else []
-    return (
-        {
-            str(k): v
-            for k, v in pages.items()
-            if isinstance(v, str) and v.startswith(CONTENT_DIR + "/") and _MANIFEST_PATH.match(v)
-        },
-        {
-            v
-            for v in images
-            if isinstance(v, str) and v.startswith(STATIC_IMAGES + "/") and _MANIFEST_PATH.match(v)
-        },
-    )
-
-
-def write_manifest(site: Path, pages: Mapping[str, str], images: set[str]) -> None:
-    data = {
-        "generator": "wechat-archive: harvester export hugo",
-        "version": MANIFEST_VERSION,
-        "articles": dict(sorted(pages.items())),
-        "images": sorted(images),
-    }
-    text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
-    write_atomic(_inside(site, MANIFEST_NAME), text.encode("utf-8"))
-
-
 # --- export ------------------------------------------------------------------------
 
 
@@ -663,24 +344,13 @@ def _rows(archive_dir: Path) -> list[dict[str, Any]]:
         db.close()
 
 
-def _site_root(site_dir: Path) -> Path:
-    site_dir = Path(site_dir)
-    if site_dir.exists() and not site_dir.is_dir():
-        raise InputError(f"{site_dir}: exists and is not a folder; give a Hugo site folder")
-    try:
-        site_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise InputError(f"{site_dir}: cannot create the site folder ({error.strerror})") from None
-    return site_dir.resolve()
-
-
 def export_hugo(archive_dir: Path, site_dir: Path) -> ExportSummary:
     """Write (or bring up to date) a Hugo site tree at `site_dir` from the archive."""
     archive_dir = Path(archive_dir)
     if not (archive_dir / "archive.db").is_file():
         raise InputError(f"{archive_dir}: no archive here (no archive.db)")
     summary = ExportSummary(site_dir=Path(site_dir))
-    site = _site_root(site_dir)
+    site = site_root(site_dir)
     summary.scaffold = write_scaffold(site)
     old_pages, old_images = read_manifest(site)
     pages: dict[str, str] = {}
@@ -696,27 +366,18 @@ def export_hugo(archive_dir: Path, site_dir: Path) -> ExportSummary:
             summary.skipped.append(f"{key}: {loaded}")
             continue
         meta, body = loaded
-        published = _parse_time(row.get("published_at")) or _parse_time(meta.get("date"))
+        published = parse_time(row.get("published_at")) or parse_time(meta.get("date"))
         account = row.get("account") or meta.get("account")
         relpath = page_relpath(account, published, row.get("title") or meta.get("title"), key)
         if relpath in taken:  # two keys with one hash8: keep both, apart
             relpath = relpath.removesuffix(".md") + f"-{key_hash(key, 16)}.md"
         taken.add(relpath)
-        target = _inside(site, relpath)
+        target = inside_site(site, relpath)
         if target.exists() and old_pages.get(key) != relpath and not _is_ours(target, key):
             summary.skipped.append(f"{key}: {relpath} exists and was not written by an export")
             continue
         text, page_images = hugo_page(meta, body, row)
-        for image in page_images:
-            source = archive_dir / image
-            site_image = f"static/{image}"
-            if not source.is_file():
-                summary.images_missing += 1
-                continue
-            if site_image not in images:
-                images.add(site_image)
-                if place_image(source, _inside(site, site_image)):
-                    summary.images_copied += 1
+        _place_images(archive_dir, site, page_images, images, summary)
         if write_atomic(target, text.encode("utf-8")):
             summary.written += 1
             summary.written_paths.append(relpath)
@@ -724,16 +385,36 @@ def export_hugo(archive_dir: Path, site_dir: Path) -> ExportSummary:
             summary.unchanged += 1
         pages[key] = relpath
     summary.images = len(images)
-    current = set(pages.values())
-    for relpath in sorted(set(old_pages.values()) - current):
+    _remove_stale(site, set(old_pages.values()) - set(pages.values()), old_images - images, summary)
+    write_manifest(site, pages, images)
+    return summary
+
+
+def _place_images(
+    archive_dir: Path, site: Path, page_images: list[str], images: set[str], summary: ExportSummary
+) -> None:
+    """Put a page's images into static/ once each; `images` collects the site relpaths."""
+    for image in page_images:
+        source = archive_dir / image
+        site_image = f"static/{image}"
+        if not source.is_file():
+            summary.images_missing += 1
+            continue
+        if site_image not in images:
+            images.add(site_image)
+            if place_image(source, inside_site(site, site_image)):
+                summary.images_copied += 1
+
+
+def _remove_stale(site: Path, pages: set[str], images: set[str], summary: ExportSummary) -> None:
+    """Remove the pages and images an earlier export wrote that this one did not."""
+    for relpath in sorted(pages):
         if _remove(site, relpath, CONTENT_DIR):
             summary.removed += 1
             summary.removed_paths.append(relpath)
-    for relpath in sorted(old_images - images):
+    for relpath in sorted(images):
         if _remove(site, relpath, STATIC_IMAGES):
             summary.images_removed += 1
-    write_manifest(site, pages, images)
-    return summary
 
 
 def _load(archive_dir: Path, md_path: str) -> tuple[dict[str, Any], str] | str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.files import article_relpath, write_atomic
+from archive.files import write_atomic
+from archive.names import article_relpath
 from harvester.document import iso_china, render_article
 from harvester.markdown import html_to_markdown
 from harvester.model import Page

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
+from archive.frontmatter import write_front_matter
 from harvester.model import Page
 
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
@@ -23,7 +23,7 @@ def iso_china(moment: datetime | None) -> str | None:
 
 
 def front_matter(page: Page, *, status: str = "live", categories: list[str] | None = None) -> str:
-    """YAML front matter Hugo reads; the seed's keys first, values JSON-quoted (valid YAML).
+    """YAML front matter Hugo reads; the seed's keys first, then the archive's fields.
 
     The article's link and kind are `wechat_url` and `wechat_kind`: Hugo refuses a `url`
     with a scheme and gives `kind` a meaning of its own.
@@ -50,16 +50,7 @@ def front_matter(page: Page, *, status: str = "live", categories: list[str] | No
         "published": iso_china(page.published_at),
         "fetched": iso_china(page.fetched_at),
     }
-    lines = ["---"]
-    for key, value in fields.items():
-        if value is None:
-            continue
-        if key in ("date", "published", "fetched"):
-            lines.append(f"{key}: {value}")
-        else:
-            lines.append(f"{key}: {json.dumps(value, ensure_ascii=False)}")
-    lines.append("---")
-    return "\n".join(lines) + "\n"
+    return write_front_matter(fields)
 
 
 def escape_inline(text: str) -> str:

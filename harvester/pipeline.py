@@ -25,7 +25,6 @@ from typing import Any
 from archive.files import (
     ImageData,
     StoredImage,
-    article_relpath,
     gzip_raw,
     store_image_data,
     store_raw,
@@ -44,6 +43,7 @@ from archive.index import (
     update_rendering,
     write_transaction,
 )
+from archive.names import article_relpath
 from harvester.archiver import Archive
 from harvester.document import render_article
 from harvester.links import find_article_links

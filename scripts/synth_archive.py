@@ -45,8 +45,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from archive.files import article_relpath, store_raw  # noqa: E402
+from archive.files import store_raw  # noqa: E402
 from archive.index import ImageEntry, open_index, save_article, save_images  # noqa: E402
+from archive.names import article_relpath  # noqa: E402
 from harvester.jobs import COMMIT_EVERY  # noqa: E402
 from harvester.model import Page  # noqa: E402
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from archive.files import StoredImage, article_relpath, store_image, write_file
+from archive.files import StoredImage, store_image, write_file
 from archive.index import (
     ImageEntry,
     LinkEntry,
@@ -44,6 +44,7 @@ from archive.index import (
     save_images,
     save_links,
 )
+from archive.names import article_relpath
 from harvester.document import render_article
 from harvester.model import Page
 

@@ -12,17 +12,16 @@ from PIL import Image
 
 from archive.files import (
     StoredImage,
-    article_relpath,
     fsync_at_end,
     read_raw,
     resolve_inside,
-    safe_component,
     sniff_image,
     store_image,
     store_raw,
     write_atomic,
     write_file,
 )
+from archive.names import article_relpath, safe_component
 
 KEY = "MzA3MDM3NjE5NA==:2247483650:1"
 KEY_HASH = hashlib.sha256(KEY.encode()).hexdigest()[:8]

@@ -60,6 +60,12 @@ def test_front_matter_quotes_titles_that_would_break_yaml():
     assert data["title"] == title
 
 
+def test_front_matter_escapes_characters_yaml_would_refuse_or_fold():
+    title = "行\u2028分隔\x85与\x7f删除"
+    data = parsed_front_matter(front_matter(sample_page(title=title)))
+    assert data["title"] == title
+
+
 def test_front_matter_leaves_out_unknown_values():
     text = front_matter(sample_page(author=None, cover=None, digest=None))
     assert "author:" not in text and "cover:" not in text and "digest:" not in text

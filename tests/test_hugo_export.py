@@ -26,9 +26,12 @@ import pytest
 import yaml
 from PIL import Image
 
-from archive.files import article_relpath, store_image, write_file
-from archive.hugo import MANIFEST_NAME, export_hugo, page_relpath, split_front_matter
+from archive.files import store_image, write_file
+from archive.frontmatter import split_front_matter
+from archive.hugo import export_hugo
+from archive.hugo_manifest import MANIFEST_NAME
 from archive.index import ImageEntry, mark_status, open_index, save_article, save_images
+from archive.names import article_relpath, page_relpath
 from harvester.document import render_article
 from harvester.errors import InputError
 from harvester.model import Page

@@ -1,390 +1,57 @@
-"""The one HTTP client of the program: politeness, retries, size caps, host allowlist, relay.
+"""The one HTTP client of the program: politeness, retries and size caps, per host.
 
 Every request the program makes goes through `HttpClient.get`, so the rules WeChat cares
-about live here and nowhere else:
+about live in this package and nowhere else:
 
-- only http(s) URLs of WeChat hosts are fetched (`ForbiddenHost` before any network
-  activity); redirects are followed by hand and each hop is checked again;
+- only allowed hosts are fetched (`check_url`, before any network activity); redirects
+  are followed by hand and each hop is checked again;
 - each host gets its own rate limit (requests start at least 1/requests_per_second apart,
   plus random jitter) and concurrency cap, shared by all threads using the client;
 - connection errors, timeouts, truncated bodies, 5xx and 429 are retried with exponential
   backoff; a Retry-After longer than the cap raises `RateLimited` (a `TryLater`);
 - bodies are streamed and abandoned as soon as they exceed the size cap;
-- `HARVESTER_RELAY` sends a host's requests to another base URL (a caching relay, or the
-  fake WeChat of the tests) with the original host in `X-Forwarded-Host`; everything the
-  caller sees (allowlist, counters, `final_url`) stays in terms of the original host.
-
-The helpers for relay mapping, Retry-After and charsets are pure functions, tested alone.
+- requests for a relayed host go to its relay base (see `harvester.http.relay`).
 """
 
 from __future__ import annotations
 
-import codecs
-import email.utils
 import json
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC
 from functools import cached_property
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
-from harvester.errors import InputError, TryLater
-
-__all__ = [
-    "ARTICLE_HOST",
-    "DEFAULT_MAX_BYTES",
-    "MAX_REDIRECTS",
-    "RELAY_ENV",
-    "USER_AGENT",
-    "WECHAT_HOSTS",
-    "WECHAT_REFERER",
-    "FetchError",
-    "ForbiddenHost",
-    "ForbiddenRedirect",
-    "HttpClient",
-    "Kind",
-    "RateLimited",
-    "Response",
-    "check_url",
-    "declared_charset",
-    "decode_body",
-    "format_size",
-    "parse_relay",
-    "parse_retry_after",
-    "relay_from_env",
-    "relay_url",
-    "sniff_charset",
-    "unrelay_url",
-]
-
-ARTICLE_HOST = "mp.weixin.qq.com"
-WECHAT_HOSTS = frozenset(
-    {
-        "mp.weixin.qq.com",
-        "mmbiz.qpic.cn",
-        "mmbiz.qlogo.cn",
-        "mmecoa.qpic.cn",
-        "res.wx.qq.com",
-        "mpvideo.qpic.cn",
-    }
+from harvester.http.charset import decode_body
+from harvester.http.errors import (
+    FetchError,
+    ForbiddenHost,
+    ForbiddenRedirect,
+    RateLimited,
+    one_line,
 )
-IMAGE_HOSTS = WECHAT_HOSTS - {"mp.weixin.qq.com"}
-# Image CDNs bear far more than the article host, which is what verification guards.
-IMAGE_HOST_RATE = 8.0
-IMAGE_HOST_CONCURRENCY = 4
-# mmbiz answers a foreign Referer with a "not allowed" placeholder image: WeChat's other
-# hosts get this one; mp.weixin.qq.com itself and non-WeChat hosts get none.
-WECHAT_REFERER = "https://mp.weixin.qq.com/"
-_REFERER_HOSTS = WECHAT_HOSTS - {ARTICLE_HOST}
-# A current desktop Chrome on Windows (Chrome's reduced UA string: minor versions are zeros).
-USER_AGENT = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-    "(KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36"
+from harvester.http.hosts import (
+    ACCEPT,
+    ACCEPT_LANGUAGE,
+    DEFAULT_MAX_BYTES,
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    REFERER_HOSTS,
+    USER_AGENT,
+    WECHAT_HOSTS,
+    WECHAT_REFERER,
+    Kind,
+    check_url,
+    format_size,
+    norm_host,
 )
-ACCEPT_LANGUAGE = "zh-CN,zh;q=0.9,en;q=0.8"
-RELAY_ENV = "HARVESTER_RELAY"
-
-MB = 1024 * 1024
-DEFAULT_MAX_BYTES = 20 * MB
-MAX_REDIRECTS = 5
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-Kind = Literal["page", "image", "api"]
-_ACCEPT: dict[str, str] = {
-    "page": (
-        "text/html,application/xhtml+xml,application/xml;q=0.9,"
-        "image/avif,image/webp,image/apng,*/*;q=0.8"
-    ),
-    "image": "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
-    "api": "application/json, text/javascript, */*; q=0.01",
-}
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class ForbiddenHost(InputError):
-    """A URL we will not fetch: not http(s), or its host is not an allowed WeChat host."""
-
-    def __init__(self, url: str, reason: str) -> None:
-        self.url = url
-        self.reason = reason
-        super().__init__(_one_line(f"{url}: {reason}"))
-
-
-class FetchError(Exception):
-    """A fetch that failed for good: one line naming the URL and what went wrong.
-
-    `status` is the HTTP status when there was one (404, 500, …), else None;
-    `attempts` is how many requests were made for the hop that failed.
-    """
-
-    def __init__(
-        self, url: str, reason: str, *, status: int | None = None, attempts: int = 1
-    ) -> None:
-        self.url = url
-        self.reason = reason
-        self.status = status
-        self.attempts = attempts
-        super().__init__(_one_line(f"{url}: {reason}"))
-
-
-class ForbiddenRedirect(FetchError):
-    """A redirect pointing outside the allowlist (or to a non-http scheme); not followed."""
-
-    def __init__(self, url: str, location: str, reason: str, *, status: int) -> None:
-        self.location = location
-        super().__init__(url, f"redirected to {location}, refused: {reason}", status=status)
-
-
-class RateLimited(TryLater):
-    """HTTP 429 with a wait we will not sit through (or 429 on every attempt).
-
-    `retry_after` is the wait the server asked for, in seconds (None if it named none);
-    `retry_at` the same as a Unix time.
-    """
-
-    def __init__(self, url: str, retry_after: float | None, retry_at: float | None) -> None:
-        self.url = url
-        self.retry_after = retry_after
-        self.retry_at = retry_at
-        if retry_after is None:
-            what = "rate limited (HTTP 429 on every attempt)"
-        else:
-            what = f"rate limited (HTTP 429), retry after {retry_after:.0f} s"
-        super().__init__(_one_line(f"{url}: {what}"))
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-# --------------------------------------------------------------------------- pure helpers
-
-
-def check_url(url: str, allowed_hosts: Iterable[str] = WECHAT_HOSTS) -> httpx.URL:
-    """Parse `url` and return it if we may fetch it; raise ForbiddenHost otherwise.
-
-    The check is made on what httpx will actually send: scheme http or https, no
-    credentials, and a host exactly in `allowed_hosts` (case and a trailing dot ignored).
-    """
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError, ValueError) as exc:
-        raise ForbiddenHost(str(url), f"not a valid URL ({exc})") from None
-    if parsed.scheme not in ("http", "https"):
-        if not parsed.scheme:
-            raise ForbiddenHost(url, "not an absolute http(s) URL")
-        raise ForbiddenHost(url, f"scheme {parsed.scheme!r} refused (only http and https)")
-    if parsed.userinfo:
-        raise ForbiddenHost(url, "credentials in a URL are refused")
-    host = _norm_host(parsed.host)
-    if not host:
-        raise ForbiddenHost(url, "no host")
-    if host not in {_norm_host(h) for h in allowed_hosts}:
-        raise ForbiddenHost(url, f"host {host!r} is not an allowed WeChat host")
-    return parsed
-
-
-def _norm_host(host: str) -> str:
-    return host.strip().rstrip(".").lower()
-
-
-def parse_relay(value: str) -> dict[str, str]:
-    """Parse `host=http://addr:port,host2=http://…` into {host: base URL}.
-
-    Empty items are skipped; a malformed item raises InputError naming it.
-    """
-    relay: dict[str, str] = {}
-    for raw in value.split(","):
-        part = raw.strip()
-        if not part:
-            continue
-        host, sep, base = (s.strip() for s in part.partition("="))
-        problem = None
-        if not sep:
-            problem = "expected host=http://address:port"
-        elif not host or any(c in host for c in "/:@?# "):
-            problem = "the part before '=' must be a bare host name such as mp.weixin.qq.com"
-        else:
-            problem = _relay_base_problem(base)
-        if problem is None and _norm_host(host) in relay:
-            problem = "host named twice"
-        if problem:
-            raise InputError(f"{RELAY_ENV}: bad entry {part!r}: {problem}")
-        relay[_norm_host(host)] = base.rstrip("/")
-    return relay
-
-
-def _relay_base_problem(base: str) -> str | None:
-    try:
-        parsed = httpx.URL(base)
-    except (httpx.InvalidURL, ValueError) as exc:
-        return f"relay base is not a URL ({exc})"
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        return "relay base must be an http:// or https:// URL with a host"
-    if parsed.query or parsed.fragment or parsed.userinfo:
-        return "relay base must not have a query, fragment or credentials"
-    return None
-
-
-def relay_from_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """The relay named by HARVESTER_RELAY in `environ` ({} when unset or empty)."""
-    return parse_relay(environ.get(RELAY_ENV, "") or "")
-
-
-def relay_url(url: str | httpx.URL, relay: Mapping[str, str]) -> str:
-    """Where a request for `url` really goes: relay base + path + query, or `url` itself."""
-    parsed = httpx.URL(url) if not isinstance(url, httpx.URL) else url
-    base = relay.get(_norm_host(parsed.host))
-    if base is None:
-        return str(parsed)
-    return base.rstrip("/") + parsed.raw_path.decode("ascii")
-
-
-def unrelay_url(
-    url: str | httpx.URL,
-    relay: Mapping[str, str],
-    *,
-    host: str | None = None,
-    scheme: str = "https",
-) -> str:
-    """Map an absolute URL that points at a relay base back to the original host.
-
-    `host` is the original host of the request that produced `url` (a redirect's
-    Location): when several hosts share one relay base, a URL at that base means the
-    same host. Other relay bases map to their own host (the longest base path wins);
-    a URL at no relay base (for instance the real https://mp.weixin.qq.com/…) is
-    returned as is. Mapped URLs get `scheme` for `host` and https for other hosts.
-    """
-    parsed = httpx.URL(url) if not isinstance(url, httpx.URL) else url
-    candidates: list[tuple[int, int, str, str]] = []
-    for name, base in relay.items():
-        mapped = _strip_base(parsed, base)
-        if mapped is not None:
-            preferred = 1 if host is not None and name == _norm_host(host) else 0
-            candidates.append((preferred, len(base), name, mapped))
-    if not candidates:
-        return str(parsed)
-    _, _, name, rest = max(candidates)
-    use_scheme = scheme if host is not None and name == _norm_host(host) else "https"
-    return f"{use_scheme}://{name}{rest}"
-
-
-def _strip_base(url: httpx.URL, base: str) -> str | None:
-    """The path + query of `url` below relay `base`, or None if `url` is not under it."""
-    b = httpx.URL(base)
-    if (url.scheme, url.host, url.port) != (b.scheme, b.host, b.port):
-        return None
-    prefix = b.raw_path.decode("ascii").split("?")[0].rstrip("/")
-    rest = url.raw_path.decode("ascii")
-    if not prefix:
-        return rest
-    if rest == prefix or rest.startswith((prefix + "/", prefix + "?")):
-        rest = rest[len(prefix) :]
-        return rest if rest.startswith("/") else "/" + rest
-    return None
-
-
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """Seconds to wait from a Retry-After value (delta seconds or HTTP date), or None.
-
-    `now` is the current Unix time (for dates); a date in the past gives 0.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if seconds == seconds and seconds != float("inf") else None
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
-
-
-_CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?\s*([^"';,\s]+)""", re.IGNORECASE)
-_META_CHARSET = re.compile(
-    rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
-)
-_SNIFF_BYTES = 16384
-# Labels browsers decode with a wider codec than Python's of the same name.
-_WIDER_CODEC = {
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "ascii": "cp1252",
-    "latin_1": "cp1252",
-    "iso8859-1": "cp1252",
-}
-
-
-def _codec(label: str) -> str | None:
-    label = label.strip().strip("\"'").lower()
-    if label in ("x-gbk", "gb_2312-80", "csgb2312", "chinese"):
-        label = "gbk"
-    try:
-        name = codecs.lookup(label).name
-    except LookupError:
-        return None
-    return _WIDER_CODEC.get(name, name)
-
-
-def declared_charset(content_type: str | None) -> str | None:
-    """The Python codec named by a Content-Type's charset parameter, if any and known."""
-    if not content_type:
-        return None
-    match = _CHARSET_PARAM.search(content_type)
-    return _codec(match.group(1)) if match else None
-
-
-def sniff_charset(content: bytes) -> str | None:
-    """The codec named by `<meta charset>` or `<meta http-equiv … charset=…>` near the top."""
-    match = _META_CHARSET.search(content[:_SNIFF_BYTES])
-    return _codec(match.group(1).decode("ascii")) if match else None
-
-
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-
-
-def decode_body(content: bytes, content_type: str | None) -> str:
-    """Text of a body: BOM, else declared charset, else `<meta>` charset, else UTF-8.
-
-    Undecodable bytes become U+FFFD rather than failing.
-    """
-    for bom, codec in _BOMS:
-        if content.startswith(bom):
-            return content[len(bom) :].decode(codec, errors="replace")
-    codec = declared_charset(content_type) or sniff_charset(content) or "utf-8"
-    return content.decode(codec, errors="replace")
-
-
-def format_size(n: int) -> str:
-    """`20 MB`, `1.5 MB` or `1000 bytes` (MB = 2**20 bytes)."""
-    if n >= MB:
-        return f"{n // MB} MB" if n % MB == 0 else f"{n / MB:.1f} MB"
-    return f"{n} bytes"
-
-
-# --------------------------------------------------------------------------- response
+from harvester.http.relay import relay_url, unrelay_url
+from harvester.http.retry import parse_retry_after
 
 
 @dataclass(frozen=True)
@@ -414,9 +81,6 @@ class Response:
 
     def json(self) -> Any:
         return json.loads(self.text)
-
-
-# --------------------------------------------------------------------------- client
 
 
 class _Oversize(Exception):
@@ -492,11 +156,9 @@ class HttpClient:
         self.jitter = max(0.0, jitter)
         self.retries = retries
         self.max_bytes = max_bytes
-        self.relay: dict[str, str] = {
-            _norm_host(h): b.rstrip("/") for h, b in (relay or {}).items()
-        }
-        self.host_limits = {_norm_host(h): limit for h, limit in (host_limits or {}).items()}
-        self.allowed_hosts = frozenset(_norm_host(h) for h in allowed_hosts)
+        self.relay: dict[str, str] = {norm_host(h): b.rstrip("/") for h, b in (relay or {}).items()}
+        self.host_limits = {norm_host(h): limit for h, limit in (host_limits or {}).items()}
+        self.allowed_hosts = frozenset(norm_host(h) for h in allowed_hosts)
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.retry_after_cap = retry_after_cap
@@ -534,13 +196,13 @@ class HttpClient:
     def allow_host(self, host: str) -> None:
         """Also fetch from `host` (a host the user's config names, e.g. an RSS bridge)."""
         with self._gates_lock:
-            self.allowed_hosts = self.allowed_hosts | {_norm_host(host)}
+            self.allowed_hosts = self.allowed_hosts | {norm_host(host)}
 
     # -- counters
 
     def request_count(self, host: str) -> int:
         """HTTP requests sent so far for `host` (original host; retries and hops count)."""
-        gate = self._gates.get(_norm_host(host))
+        gate = self._gates.get(norm_host(host))
         return gate.count if gate else 0
 
     def request_counts(self) -> dict[str, int]:
@@ -566,8 +228,8 @@ class HttpClient:
         too many redirects, or (kind="image") an HTML answer.
         `headers` are extra request headers (e.g. a Cookie for the mp backend).
         """
-        if kind not in _ACCEPT:
-            raise ValueError(f"kind must be one of {sorted(_ACCEPT)}, not {kind!r}")
+        if kind not in ACCEPT:
+            raise ValueError(f"kind must be one of {sorted(ACCEPT)}, not {kind!r}")
         limit = self.max_bytes if max_bytes is None else max_bytes
         started = self._clock()
         current = url
@@ -614,7 +276,7 @@ class HttpClient:
         absolute = parsed.join(location.strip())
         if not self.relay:
             return str(absolute)
-        return unrelay_url(absolute, self.relay, host=_norm_host(parsed.host), scheme=parsed.scheme)
+        return unrelay_url(absolute, self.relay, host=norm_host(parsed.host), scheme=parsed.scheme)
 
     def _gate(self, host: str) -> _HostGate:
         with self._gates_lock:
@@ -647,8 +309,8 @@ class HttpClient:
         return delay * (1.0 + self.jitter * self._random())
 
     def _headers(self, host: str, scheme: str, kind: str, extra: Mapping[str, str] | None):
-        headers = {"Accept": _ACCEPT[kind]}
-        if host in _REFERER_HOSTS:
+        headers = {"Accept": ACCEPT[kind]}
+        if host in REFERER_HOSTS:
             headers["Referer"] = WECHAT_REFERER
         if kind == "api":
             headers["X-Requested-With"] = "XMLHttpRequest"
@@ -669,7 +331,7 @@ class HttpClient:
         extra: Mapping[str, str] | None,
     ) -> _Attempt:
         """One hop with retries; returns any answer that is not retried (2xx, 3xx, 4xx)."""
-        host = _norm_host(parsed.host)
+        host = norm_host(parsed.host)
         target = relay_url(parsed, self.relay)
         headers = self._headers(host, parsed.scheme, kind, extra)
         attempts = self.retries + 1
@@ -750,7 +412,7 @@ def _looks_like_html(answer: _Attempt) -> bool:
 
 def _describe(exc: Exception) -> str:
     """A short phrase for a transport failure."""
-    detail = _one_line(str(exc))
+    detail = one_line(str(exc))
     if isinstance(exc, httpx.ConnectTimeout):
         return "connect timed out"
     if isinstance(exc, httpx.ReadTimeout):

@@ -1,0 +1,119 @@
+"""YAML front matter: the one writer (archive files, Hugo pages) and the one reader.
+
+Written front matter is a `---` fence, one `key: value` line per field in order, and a
+closing `---`. A value is a JSON value, which is valid YAML flow, with the characters
+YAML would mangle escaped; fields without a value are left out. Date fields are written
+bare, as the ISO 8601 text they were given, so Hugo reads them as times; reading keeps
+them as that text rather than turning them into datetimes.
+
+PyYAML is imported only when front matter is read: writing an article needs none of it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+# Fields written bare when they hold an ISO 8601 time (and left out when they do not).
+DATE_FIELDS = frozenset({"date", "published", "fetched"})
+_ISO_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:\d{2})?$"
+)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A datetime as is, or one parsed from ISO 8601 text (`Z` allowed); None otherwise."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _yaml_printable(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        code in (0x09, 0x0A, 0x0D)
+        or 0x20 <= code <= 0x7E
+        or code == 0x85
+        or 0xA0 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or code >= 0x10000
+    ) and code not in (0x2028, 0x2029, 0x85)
+
+
+def yaml_value(value: Any) -> str:
+    """A JSON value, which is valid YAML flow; characters YAML would mangle are escaped."""
+    text = json.dumps(value, ensure_ascii=False)
+    if all(_yaml_printable(ch) for ch in text):
+        return text
+    return "".join(ch if _yaml_printable(ch) else f"\\u{ord(ch):04x}" for ch in text)
+
+
+def date_value(value: Any) -> str | None:
+    """An ISO 8601 time as written (Hugo parses it); None for anything else."""
+    text = str(value).strip() if value is not None else ""
+    return text if _ISO_DATE.match(text) and parse_time(text) else None
+
+
+def write_front_matter(fields: Mapping[str, Any]) -> str:
+    """The front matter for `fields`, in their order, ending in a newline.
+
+    None values are left out, and so are date fields (DATE_FIELDS) that are not ISO
+    8601 times; every other value goes through `yaml_value`.
+    """
+    lines = ["---"]
+    for name, value in fields.items():
+        if value is None:
+            continue
+        rendered = date_value(value) if name in DATE_FIELDS else yaml_value(value)
+        if rendered is not None:
+            lines.append(f"{name}: {rendered}")
+    lines.append("---")
+    return "\n".join(lines) + "\n"
+
+
+@functools.cache
+def _no_dates_loader() -> type:
+    """A SafeLoader subclass that keeps timestamps as the strings they were written as."""
+    import yaml
+
+    class NoDatesLoader(yaml.SafeLoader):
+        pass
+
+    NoDatesLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return NoDatesLoader
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """(front matter, body) of a Markdown file written by the archive; ValueError if unreadable."""
+    import yaml
+
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    if not text.startswith("---\n"):
+        return {}, text
+    end = text.find("\n---\n", 3)
+    if end < 0:
+        if text.endswith("\n---"):
+            end = len(text) - 4
+        else:
+            raise ValueError("front matter is not closed")
+    try:
+        data = yaml.load(text[4 : end + 1], Loader=_no_dates_loader())  # a SafeLoader subclass
+    except yaml.YAMLError as error:
+        raise ValueError(f"front matter is not valid YAML: {error}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValueError("front matter is not a mapping")
+    return {str(k): v for k, v in data.items()}, text[end + 5 :]

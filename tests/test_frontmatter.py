@@ -1,0 +1,33 @@
+"""archive.frontmatter: the one writer and reader of front matter."""
+
+from datetime import datetime
+
+from archive.frontmatter import split_front_matter, write_front_matter, yaml_value
+
+
+def test_fields_are_written_in_order_and_none_is_left_out():
+    text = write_front_matter({"title": "标题", "author": None, "tags": ["a", "b"], "n": 3})
+    assert text == '---\ntitle: "标题"\ntags: ["a", "b"]\nn: 3\n---\n'
+
+
+def test_dates_are_written_bare_and_a_date_that_is_not_iso_8601_is_left_out():
+    fields = {"date": " 2026-01-26T08:00:16+08:00 ", "published": "昨天", "fetched": "2026-02-01"}
+    assert (
+        write_front_matter(fields)
+        == "---\ndate: 2026-01-26T08:00:16+08:00\nfetched: 2026-02-01\n---\n"
+    )
+
+
+def test_a_date_text_in_another_field_is_quoted():
+    assert write_front_matter({"note": "2026-01-26"}) == '---\nnote: "2026-01-26"\n---\n'
+
+
+def test_yaml_value_escapes_what_yaml_would_mangle():
+    assert yaml_value("a\u2028b\x85c\x7fd") == '"a\\u2028b\\u0085c\\u007fd"'
+
+
+def test_what_is_written_reads_back_with_dates_as_written():
+    fields = {"title": "行\u2028分隔: #x", "date": "2026-01-26T08:00:16+08:00", "draft": False}
+    meta, body = split_front_matter(write_front_matter(fields) + "正文\n")
+    assert meta == fields and body == "正文\n"
+    assert not isinstance(meta["date"], datetime)

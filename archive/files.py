@@ -22,10 +22,11 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from archive.names import safe_component
+from archive.times import utc_stamp
 
 
 def resolve_inside(root: Path, relpath: str) -> Path:
@@ -270,12 +271,6 @@ def store_image(root: Path, data: bytes) -> StoredImage:
 # --- raw pages --------------------------------------------------------------
 
 
-def _stamp(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 def gzip_raw(html: bytes) -> bytes:
     """The raw page as store_raw keeps it: the same bytes always give the same stream."""
     return gzip.compress(html, compresslevel=6, mtime=0)
@@ -306,10 +301,10 @@ def store_raw(
         )
     )
     blob = gzip_raw(html) if gzipped is None else gzipped
-    relpath = f"{folder}/{_stamp(fetched_at)}.html.gz"
+    relpath = f"{folder}/{utc_stamp(fetched_at)}.html.gz"
     path = resolve_inside(root, relpath)
     if path.exists() and not _same_bytes(path, blob):
-        relpath = f"{folder}/{_stamp(fetched_at)}-{hashlib.sha256(html).hexdigest()[:8]}.html.gz"
+        relpath = f"{folder}/{utc_stamp(fetched_at)}-{hashlib.sha256(html).hexdigest()[:8]}.html.gz"
         path = resolve_inside(root, relpath)
     write_atomic(path, blob)
     return relpath

@@ -15,26 +15,15 @@ import functools
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
+
+from archive.times import parse_time
 
 # Fields written bare when they hold an ISO 8601 time (and left out when they do not).
 DATE_FIELDS = frozenset({"date", "published", "fetched"})
 _ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:\d{2})?$"
 )
-
-
-def parse_time(value: Any) -> datetime | None:
-    """A datetime as is, or one parsed from ISO 8601 text (`Z` allowed); None otherwise."""
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _yaml_printable(ch: str) -> bool:

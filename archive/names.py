@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
+from archive.times import in_china
+
 # Where a Hugo site keeps the exported pages.
 CONTENT_DIR = "content/posts"
 
@@ -104,8 +105,7 @@ def article_relpath(
     name = f"{safe_component(title)}-{key_hash(key)}"
     if published_at is None:
         return f"articles/{account_dir}/undated/{name}.md"
-    if published_at.tzinfo is not None:
-        published_at = published_at.astimezone(CHINA_TZ)
+    published_at = in_china(published_at)
     day = published_at.strftime("%Y-%m-%d")
     return f"articles/{account_dir}/{published_at:%Y}/{day}-{name}.md"
 
@@ -118,7 +118,5 @@ def page_relpath(
     name = f"{slug(title)}-{key_hash(key)}"
     if published is None:
         return f"{CONTENT_DIR}/{account_dir}/undated/{name}.md"
-    if published.tzinfo is None:
-        published = published.replace(tzinfo=CHINA_TZ)
-    published = published.astimezone(CHINA_TZ)
+    published = in_china(published)
     return f"{CONTENT_DIR}/{account_dir}/{published:%Y}/{published:%Y-%m-%d}-{name}.md"

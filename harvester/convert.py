@@ -7,7 +7,8 @@ from pathlib import Path
 
 from archive.files import write_atomic
 from archive.names import article_relpath
-from harvester.document import iso_china, render_article
+from archive.times import iso_china
+from harvester.document import render_article
 from harvester.markdown import html_to_markdown
 from harvester.model import Page
 from harvester.reader import read_source

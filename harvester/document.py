@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
 
 from archive.frontmatter import write_front_matter
+from archive.times import iso_china
 from harvester.model import Page
 
-CHINA_TIME = timezone(timedelta(hours=8), "CST")
 # Every ASCII punctuation mark but an underscore inside a word, which CommonMark leaves alone.
 ASCII_PUNCTUATION = re.compile(r"[!-/:-@\[-^`{-~]|(?<!\w)_|_(?!\w)")
-
-
-def iso_china(moment: datetime | None) -> str | None:
-    """ISO 8601 in China time, with its offset: how WeChat readers think of a date."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(CHINA_TIME).isoformat(timespec="seconds")
 
 
 def front_matter(page: Page, *, status: str = "live", categories: list[str] | None = None) -> str:

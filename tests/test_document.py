@@ -2,7 +2,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import yaml
 
-from harvester.document import front_matter, iso_china, render_article
+from archive.times import iso_china
+from harvester.document import front_matter, render_article
 from harvester.model import Page
 
 CHINA = timezone(timedelta(hours=8))

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archive.errors import InputError
 from archive.files import resolve_inside, write_atomic
 from archive.frontmatter import split_front_matter, write_front_matter, yaml_value
 from archive.hugo_manifest import read_manifest, write_manifest
@@ -47,7 +48,6 @@ from archive.hugo_site import STATIC_IMAGES, inside_site, site_root, write_scaff
 from archive.index import open_index
 from archive.names import CONTENT_DIR, key_hash, page_relpath
 from archive.times import parse_time
-from harvester.errors import InputError
 
 # Archive front-matter keys renamed on export (Hugo gives these names a meaning).
 RENAMED = {"url": "wechat_url", "kind": "wechat_kind"}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from archive.errors import InputError
 from archive.files import resolve_inside, write_atomic
-from harvester.errors import InputError
 
 STATIC_IMAGES = "static/images"
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from archive import datasette_plugin
+from archive.errors import InputError
 from archive.metadata import archive_metadata
-from harvester.errors import InputError
 
 TEMPLATES = Path(__file__).with_name("templates")
 PLUGIN_NAME = "wechat_archive"

@@ -71,9 +71,6 @@ class Rendering:
         """The Markdown with the images in `local` at their stored paths, the rest remote."""
         return self.body.fill(local) if local else self.remote_markdown
 
-    def search_body(self, local: Mapping[str, str]) -> str:
-        return search_copy(self.markdown(local)) if local else self.remote_search_body
-
 
 def content_hash(page: Page) -> str:
     """What makes two captures the same version: title and body, not the page's scripts."""
@@ -268,7 +265,7 @@ def _save_article(
             body_text=body,
             raw_path=raw_path,
             fetched_at=capture.fetched_at,
-            search_body=rendering.search_body(local),
+            search_body=search_copy(body) if local else rendering.remote_search_body,
         )
         if outcome != "new":  # a new row already holds this body; an archived one may not
             update_rendering(db, key, md_path=plan.md_path, body_text=body)

@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlite_utils
 
 from archive.files import StoredImage, article_relpath, gzip_raw, store_raw, write_file
+from archive.fulltext import search_copy
 from archive.index import (
     ImageEntry,
     LinkEntry,
@@ -27,7 +28,6 @@ from archive.index import (
     save_article,
     save_images,
     save_links,
-    search_copy,
     stored_images,
     update_rendering,
 )

@@ -2,7 +2,7 @@
 
 Hooks:
 - prepare_connection: re-registers Datasette's `escape_fts` on the archive's
-  connections as archive.index.fts_query, so any FTS search Datasette runs on
+  connections as archive.fulltext.escape_fts, so any FTS search Datasette runs on
   the spaced copy (`articles_search`) matches Chinese words of any length.
 - filters_from_request: `?_search=` (and the search box) on the `articles`
   table, through `articles_fts` (its rowids are `articles_search` ids, not
@@ -34,10 +34,25 @@ from datasette.utils import tilde_encode
 from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup
 
-from archive.index import fts_query
+from archive.fulltext import (
+    CLOSE_MARK,
+    ELLIPSIS,
+    OPEN_MARK,
+    escape_fts,
+    fts_query,
+    marked_html,
+    natural_snippet,
+    tidy_snippet,
+    unmarked,
+)
 from archive.metadata import DATABASE
-from archive.render import plain_preview, render_markdown, tidy_snippet
-from archive.search import natural_snippet, search
+from archive.render import plain_preview, render_markdown
+from archive.search import (
+    ARTICLE_SNIPPET_SQL,
+    MATCHING_ARTICLES_WHERE,
+    search,
+    snippet_params,
+)
 
 PAGE_CSP = (
     "default-src 'none'; img-src 'self' data:; style-src 'self'; "
@@ -54,37 +69,17 @@ PREVIEW_CHARS = 120
 BEST_MATCHES = 10
 SEARCH_LIMIT = 50
 MAX_SEARCH_LIMIT = 500
-OPEN, CLOSE = "\x02", "\x03"  # snippet marks that cannot occur in text, replaced after escaping
 CSS_PATH = Path(__file__).with_name("templates") / "archive.css"
 
 _current_search: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "wechat_archive_search", default=None
 )
 
-_SNIPPET_SQL = f"""
-select snippet(articles_fts, 1, '{OPEN}', '{CLOSE}', '…', 24)
-from articles_fts
-where articles_fts match :match
-  and rowid = (select id from articles_search where key = :key)
-"""
-
-
 # --- helpers -----------------------------------------------------------------
 
 
 def article_path(datasette: Any, key: str) -> str:
     return datasette.urls.path("/-/article/" + quote(str(key), safe=""))
-
-
-def marked_html(snippet: str) -> Markup:
-    """A snippet with OPEN/CLOSE marks as escaped HTML with <mark> elements."""
-    escaped = html.escape(snippet, quote=False)
-    return Markup(escaped.replace(OPEN, "<mark>").replace(CLOSE, "</mark>"))
-
-
-def _escape_fts(query: str | None) -> str:
-    """Datasette's escape_fts for the archive: Chinese-aware; '""' (no match) for nothing."""
-    return fts_query(query) or '""'
 
 
 def _row_value(row: Any, column: str) -> Any:
@@ -96,7 +91,12 @@ def _row_value(row: Any, column: str) -> Any:
 
 def _search_hits(conn: Any, query: str, limit: int) -> list[Any]:
     return search(
-        sqlite_utils.Database(conn), query, limit, open_mark=OPEN, close_mark=CLOSE, ellipsis="…"
+        sqlite_utils.Database(conn),
+        query,
+        limit,
+        open_mark=OPEN_MARK,
+        close_mark=CLOSE_MARK,
+        ellipsis=ELLIPSIS,
     )
 
 
@@ -110,7 +110,7 @@ def _date(value: str | None) -> str:
 @hookimpl(trylast=True)  # after Datasette's own, which registers the default escape_fts
 def prepare_connection(conn: Any, database: str) -> None:
     if database == DATABASE:
-        conn.create_function("escape_fts", 1, _escape_fts, deterministic=True)
+        conn.create_function("escape_fts", 1, escape_fts, deterministic=True)
 
 
 @hookimpl(trylast=True)  # last, so its extra_context wins over Datasette's own search filter
@@ -122,13 +122,7 @@ def filters_from_request(request: Any, database: str, table: str) -> FilterArgum
     if not query.strip():
         return FilterArguments([], extra_context=extra)
     match = fts_query(query)
-    if not match:
-        where = "0"
-    else:
-        where = (
-            "key in (select s.key from articles_fts join articles_search s "
-            "on s.id = articles_fts.rowid where articles_fts match :archive_match)"
-        )
+    where = MATCHING_ARTICLES_WHERE if match else "0"
     return FilterArguments(
         [where],
         params={"archive_match": match} if match else {},
@@ -176,12 +170,14 @@ def _body_cell(datasette: Any, key: str, body: str) -> Markup | Awaitable[Markup
     async def snippet() -> Markup:
         db = datasette.get_database(DATABASE)
         try:
-            result = await db.execute(_SNIPPET_SQL, {"match": match, "key": key})
+            params = snippet_params(match, OPEN_MARK, CLOSE_MARK, ELLIPSIS)
+            result = await db.execute(ARTICLE_SNIPPET_SQL, {**params, "key": key})
         except Exception:  # a snippet is a nicety: never break the table over it
             return preview
         rows = list(result.rows)
-        text = tidy_snippet(natural_snippet(rows[0][0] or "", OPEN, CLOSE)) if rows else ""
-        if OPEN not in text:
+        raw = (rows[0]["snippet"] or "") if rows else ""
+        text = tidy_snippet(natural_snippet(raw, OPEN_MARK, CLOSE_MARK))
+        if OPEN_MARK not in text:
             return preview
         return Markup(f'<span class="snippet">{marked_html(text)}</span>{read}')
 
@@ -281,8 +277,8 @@ def _hit_dict(datasette: Any, hit: Any) -> dict[str, Any]:
         "date": _date(hit.published_at),
         "status": hit.status,
         "rank": hit.rank,
-        "snippet": snippet.replace(OPEN, "").replace(CLOSE, ""),
-        "snippet_html": str(marked_html(snippet)),
+        "snippet": unmarked(snippet),
+        "snippet_html": marked_html(snippet),
         "url": article_path(datasette, hit.key),
     }
 

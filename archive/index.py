@@ -5,14 +5,11 @@ Schema changes are an ordered list of migration functions (MIGRATIONS); the
 user_version) and each runs once, in its own transaction. A database written by
 newer code is refused with SchemaTooNew.
 
-Chinese full-text search: FTS5's unicode61 tokenizer keeps a run of CJK
-characters as one token, so `articles_search` holds a copy of each article's
-title and body in which every CJK character is its own token (cjk_spaced puts a
-zero-width space, CJK_SEP, on each side: invisible when read in Datasette and
-removed exactly from snippets). `articles_fts` is an external-content FTS5 index
-over `articles_search`, kept in sync by triggers on that shadow table; the save
-functions here write the shadow rows (the spaced copy needs Python). Queries go
-through fts_query, which turns any user input into a safe MATCH expression.
+Chinese full-text search: `articles_search` holds a copy of each article's
+title and body in which every CJK character is its own token (archive.fulltext
+makes it and says why). `articles_fts` is an external-content FTS5 index over
+`articles_search`, kept in sync by triggers on that shadow table; the save
+functions here write the shadow rows (the spaced copy needs Python).
 
 The save functions only write the database (no file I/O); each runs in one
 transaction, or in a savepoint when the caller already holds one.
@@ -23,8 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -34,91 +29,12 @@ from typing import Any
 import sqlite_utils
 
 from archive.files import StoredImage
+from archive.fulltext import cjk_spaced, search_copy
 from harvester.model import Page
 
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
 STATUSES = frozenset({"live", "deleted", "blocked", "unavailable", "expired"})
 STATUS_KINDS = STATUSES - {"live"}
-
-# --- Chinese text for FTS5 ---------------------------------------------------
-
-CJK_SEP = "\u200b"  # zero-width space: a token separator for unicode61, invisible to readers
-CJK_CHARS = (
-    "\u2e80-\u2fdf"  # CJK radicals, Kangxi radicals
-    "\u3005-\u3007\u3021-\u3029\u3038-\u303b"  # 々〆〇, Hangzhou numerals
-    "\u3040-\u30ff"  # Hiragana, Katakana
-    "\u3100-\u312f\u3130-\u318f\u31a0-\u31bf\u31f0-\u31ff"  # Bopomofo, Hangul jamo, ...
-    "\u3400-\u4dbf\u4e00-\u9fff"  # CJK unified ideographs (+ extension A)
-    "\uac00-\ud7af"  # Hangul syllables
-    "\uf900-\ufaff"  # CJK compatibility ideographs
-    "\uff66-\uff9f"  # half-width Katakana
-    "\U00020000-\U0003134f\U0002f800-\U0002fa1f"  # extensions B-G, compatibility supplement
-)
-_CJK = f"[{CJK_CHARS}]"
-_CJK_RUN = re.compile(f"{_CJK}+")
-_QUERY_TERM = re.compile(rf"(?P<cjk>{_CJK}+)|(?P<word>(?:(?!{_CJK})[^\W_])+)")
-_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-MAX_QUERY_TERMS = 32
-
-
-def cjk_spaced(text: str | None) -> str:
-    """`text` with CJK_SEP between every CJK character and its neighbours.
-
-    Latin words stay whole; punctuation and whitespace are left as they are
-    (the tokenizer ignores them). unspace() undoes it exactly (text is NFC-normalised).
-    Done run by run: a regex testing every position for a boundary took twice as long.
-    """
-    if not text:
-        return ""
-    text = unicodedata.normalize("NFC", text)
-    parts: list[str] = []
-    done = 0
-    for run in _CJK_RUN.finditer(text):
-        start, end = run.span()
-        if start > done:
-            parts.append(text[done:start])
-            if _separates(text[start - 1]):
-                parts.append(CJK_SEP)
-        parts.append(CJK_SEP.join(run.group()))
-        if end < len(text) and _separates(text[end]):
-            parts.append(CJK_SEP)
-        done = end
-    parts.append(text[done:])
-    return "".join(parts)
-
-
-def _separates(neighbour: str) -> bool:
-    """Whether a CJK run needs CJK_SEP before or after this character."""
-    return not (neighbour.isspace() or neighbour == CJK_SEP)
-
-
-def unspace(text: str) -> str:
-    """Remove the separators cjk_spaced added (and any zero-width spaces)."""
-    return text.replace(CJK_SEP, "")
-
-
-def search_copy(markdown: str | None) -> str:
-    """The text indexed for a body: Markdown images/links reduced to their text, spaced."""
-    text = _MD_IMAGE.sub(r"\1", markdown or "")
-    return cjk_spaced(_MD_LINK.sub(r"\1", text))
-
-
-def fts_query(user_query: str | None) -> str:
-    """A safe FTS5 MATCH expression for what a user typed ('' means: no results).
-
-    Each CJK run becomes a phrase of its characters (`"神 经"`, so it matches
-    them only when adjacent), each other word a quoted term; all terms ANDed.
-    Quotes, operators (OR, NOT, NEAR), `*`, parentheses are plain text.
-    """
-    text = unicodedata.normalize("NFC", user_query or "")
-    terms = []
-    for match in _QUERY_TERM.finditer(text):
-        run = match.group()
-        phrase = " ".join(run) if match.lastgroup == "cjk" else run
-        terms.append('"' + phrase.replace('"', '""') + '"')
-    return " AND ".join(terms[:MAX_QUERY_TERMS])
-
 
 # --- schema ------------------------------------------------------------------
 

@@ -167,13 +167,3 @@ def plain_preview(markdown: str | None, length: int = 120) -> str:
     if len(text) <= length:
         return text
     return text[:length].rstrip() + "…"
-
-
-_SNIPPET_MARKUP = re.compile(
-    r"(?m)^[ \t]*(?:#{1,6}[ \t]+|>[ \t]?|\|[-: |]*\|?[ \t]*$)|\*\*|__|`+|\|"
-)
-
-
-def tidy_snippet(snippet: str) -> str:
-    """A search snippet read as one line of prose: Markdown markers and line breaks gone."""
-    return " ".join(_SNIPPET_MARKUP.sub(" ", snippet).split())

@@ -1,4 +1,11 @@
-"""Full-text search over the archive index (Chinese-aware; see archive.index)."""
+"""Full-text search over the archive index: the SQL of every search.
+
+The text side (the spaced copy, the MATCH expression, snippets) is
+archive.fulltext's. Here: the ranked search with snippets (search(): /-/search,
+the best matches above the articles table, `harvester search`), the snippet of
+one article (the articles table's body cells while searching), and the WHERE
+clause that keeps the articles table to the matching articles.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,12 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from archive.index import CJK_SEP, fts_query, unspace
+from archive.fulltext import ELLIPSIS, fts_query, natural_snippet
 
 TITLE_WEIGHT = 10.0
 BODY_WEIGHT = 1.0
 SNIPPET_TOKENS = 32
+CELL_SNIPPET_TOKENS = 24  # a table cell: shorter than a search result's snippet
 
 # Two steps: rank every match (bm25 alone), then snippets and rows for the best `limit`
 # only, looked up by rowid; a common 2-character query matches a sixth of a 100k archive,
@@ -21,14 +29,37 @@ SELECT rowid, bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS rank
 FROM articles_fts WHERE articles_fts MATCH :match
 ORDER BY rank LIMIT :limit
 """
-_HITS_SQL = f"""
+
+
+def snippets_sql(rows: str, tokens: int) -> str:
+    """The matching articles among `rows` with body snippets of up to `tokens` tokens.
+
+    `rows` is SQL giving `articles_search` ids; besides its own parameters the
+    query takes those of snippet_params.
+    """
+    return f"""
 SELECT articles_fts.rowid AS id, a.key, a.title, a.account, a.published_at, a.status,
-    snippet(articles_fts, 1, :open, :close, :ellipsis, {SNIPPET_TOKENS}) AS snippet
+    snippet(articles_fts, 1, :open, :close, :ellipsis, {tokens}) AS snippet
 FROM articles_fts
 JOIN articles_search s ON s.id = articles_fts.rowid
 JOIN articles a ON a.key = s.key
-WHERE articles_fts MATCH :match AND articles_fts.rowid IN (SELECT value FROM json_each(:ids))
+WHERE articles_fts MATCH :match AND articles_fts.rowid IN ({rows})
 """
+
+
+_HITS_SQL = snippets_sql("SELECT value FROM json_each(:ids)", SNIPPET_TOKENS)
+ARTICLE_SNIPPET_SQL = snippets_sql(
+    "SELECT id FROM articles_search WHERE key = :key", CELL_SNIPPET_TOKENS
+)
+MATCHING_ARTICLES_WHERE = (
+    "key in (select s.key from articles_fts join articles_search s "
+    "on s.id = articles_fts.rowid where articles_fts match :archive_match)"
+)
+
+
+def snippet_params(match: str, open_mark: str, close_mark: str, ellipsis: str) -> dict[str, str]:
+    """The parameters every snippets_sql query takes (`match`: an fts_query expression)."""
+    return {"match": match, "open": open_mark, "close": close_mark, "ellipsis": ellipsis}
 
 
 @dataclass(frozen=True)
@@ -42,12 +73,6 @@ class SearchHit:
     status: str = "live"
 
 
-def natural_snippet(snippet: str, open_mark: str, close_mark: str) -> str:
-    """A snippet of the spaced copy made readable: separators gone, adjacent marks merged."""
-    merged = snippet.replace(close_mark + CJK_SEP + open_mark, CJK_SEP)
-    return unspace(merged)
-
-
 def search(
     db: sqlite_utils.Database,
     query: str,
@@ -55,7 +80,7 @@ def search(
     *,
     open_mark: str = "<mark>",
     close_mark: str = "</mark>",
-    ellipsis: str = "…",
+    ellipsis: str = ELLIPSIS,
 ) -> list[SearchHit]:
     """Articles matching `query` (all terms), best bm25 first (title weighs 10x).
 
@@ -68,13 +93,8 @@ def search(
     if not match or limit <= 0:
         return []
     ranks = {row[0]: row[1] for row in db.execute(_RANK_SQL, {"match": match, "limit": limit})}
-    params = {
-        "match": match,
-        "ids": json.dumps(list(ranks)),
-        "open": open_mark,
-        "close": close_mark,
-        "ellipsis": ellipsis,
-    }
+    params = snippet_params(match, open_mark, close_mark, ellipsis)
+    params["ids"] = json.dumps(list(ranks))
     hits = [
         SearchHit(
             key=row["key"],

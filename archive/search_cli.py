@@ -15,12 +15,11 @@ import sqlite_utils
 from rich.console import Console
 from rich.text import Text
 
-from archive.index import SCHEMA_VERSION, SchemaTooNew, fts_query, open_index, schema_version
-from archive.render import tidy_snippet
+from archive.fulltext import CLOSE_MARK, ELLIPSIS, OPEN_MARK, fts_query, marked_parts, tidy_snippet
+from archive.index import SCHEMA_VERSION, SchemaTooNew, open_index, schema_version
 from archive.search import SearchHit, search
 from harvester.errors import InputError
 
-OPEN, CLOSE = "\x02", "\x03"
 MATCH_STYLE = "bold black on yellow"
 
 
@@ -67,7 +66,9 @@ def print_search(archive_dir: Path, query: str, limit: int = 20) -> None:
     archive_dir = Path(archive_dir)
     db = open_readonly(archive_dir / "archive.db")
     try:
-        hits = search(db, query, limit, open_mark=OPEN, close_mark=CLOSE, ellipsis="…")
+        hits = search(
+            db, query, limit, open_mark=OPEN_MARK, close_mark=CLOSE_MARK, ellipsis=ELLIPSIS
+        )
         paths = _md_paths(db, [hit.key for hit in hits])
     except sqlite3.DatabaseError as error:
         raise InputError(f"{archive_dir}: search failed ({error})") from None
@@ -117,14 +118,11 @@ def _block(number: int, hit: SearchHit, path: Path | None, styled: bool) -> Text
 
 
 def _append_marked(text: Text, snippet: str, styled: bool) -> None:
-    """The snippet with OPEN…CLOSE turned into highlighting (or `[`…`]` when plain)."""
-    rest = snippet
-    while OPEN in rest:
-        before, _, tail = rest.partition(OPEN)
-        match, _, rest = tail.partition(CLOSE)
-        text.append(before)
-        if styled:
-            text.append(match, style=MATCH_STYLE)
+    """The snippet with its marked matches highlighted (or in `[`…`]` when plain)."""
+    for part, is_match in marked_parts(snippet):
+        if not is_match:
+            text.append(part)
+        elif styled:
+            text.append(part, style=MATCH_STYLE)
         else:
-            text.append(f"[{match}]")
-    text.append(rest.replace(CLOSE, ""))
+            text.append(f"[{part}]")

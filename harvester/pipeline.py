@@ -30,6 +30,7 @@ from archive.files import (
     store_raw,
     write_file,
 )
+from archive.fulltext import search_copy
 from archive.index import (
     ImageEntry,
     LinkEntry,
@@ -39,7 +40,6 @@ from archive.index import (
     save_article,
     save_images,
     save_links,
-    search_copy,
     update_rendering,
     write_transaction,
 )

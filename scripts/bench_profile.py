@@ -31,7 +31,7 @@ WORKER_PHASES = (
     ("resolve sentinels (_finish)", "_finish (harvester/markdown.py"),
     ("convert (markdownify subclass)", "convert_soup (harvester/markdown.py"),
     ("find links to other articles", "link_entries (harvester/archiver.py"),
-    ("search copy (CJK spacing)", "search_copy (archive/index.py"),
+    ("search copy (CJK spacing)", "search_copy (archive/fulltext.py"),
     ("gzip the raw page", "gzip_raw (archive/files.py"),
 )
 MAIN_PHASES = (

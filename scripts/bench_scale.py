@@ -41,8 +41,8 @@ from bench_import import summary_counts
 from bench_util import PartResult, Row, harvester_argv, percentile, run_measured
 from synth_archive import BuildStats, TextModel, build
 
-from archive.index import fts_query
-from archive.search import search
+from archive.fulltext import fts_query
+from archive.search import MATCHING_ARTICLES_WHERE, search
 
 FLAT_RATIO = 1.25
 SEARCH_TARGET_MS = 100.0
@@ -60,11 +60,8 @@ def scale_points(scale_max: int) -> list[int]:
 
 def datasette_page(conn: sqlite3.Connection, query: str) -> None:
     """The queries Datasette runs for /archive/articles?_search=QUERY (see datasette_plugin)."""
-    params = {"m": fts_query(query)}
-    where = (
-        "key in (select s.key from articles_fts join articles_search s "
-        "on s.id = articles_fts.rowid where articles_fts match :m)"
-    )
+    params = {"archive_match": fts_query(query)}
+    where = MATCHING_ARTICLES_WHERE
     conn.execute(
         f"select * from articles where {where} order by published_at desc, key limit 101", params
     ).fetchall()

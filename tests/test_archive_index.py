@@ -10,16 +10,14 @@ from hypothesis import strategies as st
 
 from archive import index as index_module
 from archive.files import StoredImage
+from archive.fulltext import CJK_SEP
 from archive.index import (
-    CJK_SEP,
     KEYS_WITH_RAW_CAPTURE,
     SCHEMA_VERSION,
     ImageEntry,
     LinkEntry,
     SchemaTooNew,
-    cjk_spaced,
     finish_run,
-    fts_query,
     get_article,
     keys_with_raw_capture,
     mark_status,
@@ -30,7 +28,6 @@ from archive.index import (
     save_images,
     save_links,
     start_run,
-    unspace,
 )
 from archive.search import SearchHit, search
 from harvester.model import Page
@@ -499,34 +496,6 @@ def test_foreign_key_and_integrity_checks_are_clean_after_operations(db):
 
 
 # --- Chinese full-text search ------------------------------------------------------
-
-
-def test_cjk_spaced_separates_cjk_characters_and_keeps_latin_words():
-    z = CJK_SEP
-    assert cjk_spaced("神经PTEN abc，再生") == f"神{z}经{z}PTEN abc，{z}再{z}生"
-
-
-def test_unspace_restores_the_original_text():
-    text = "PTEN 神经修复，Büngner带。"
-    assert unspace(cjk_spaced(text)) == text
-
-
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ("神经", '"神 经"'),
-        ("神经修复", '"神 经 修 复"'),
-        ("Büngner带", '"Büngner" AND "带"'),
-        ("PTEN 神经", '"PTEN" AND "神 经"'),
-        ('a"b', '"a" AND "b"'),
-        ("NEAR(", '"NEAR"'),
-        ("神经 OR 修复", '"神 经" AND "OR" AND "修 复"'),
-        ("", ""),
-        ("  ，。!!* ", ""),
-    ],
-)
-def test_fts_query(query, expected):
-    assert fts_query(query) == expected
 
 
 BODIES = {

@@ -27,7 +27,7 @@ from archive_builder import (
     running_server,
 )
 
-from archive.index import CJK_SEP
+from archive.fulltext import CJK_SEP
 from archive.render import render_markdown, safe_href, stored_image_path
 
 KEY_PATTERN = re.compile(r"\b(Mz[A-Za-z0-9+/=]+:\d+:\d+)\b")

@@ -15,10 +15,10 @@ import sqlite_utils
 from rich.console import Console
 from rich.text import Text
 
+from archive.errors import InputError
 from archive.fulltext import CLOSE_MARK, ELLIPSIS, OPEN_MARK, fts_query, marked_parts, tidy_snippet
 from archive.index import SCHEMA_VERSION, SchemaTooNew, open_index, schema_version
 from archive.search import SearchHit, search
-from harvester.errors import InputError
 
 MATCH_STYLE = "bold black on yellow"
 

@@ -6,7 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-ARTICLE_KINDS = frozenset({"article", "video", "picture", "text", "share"})
+from archive.kinds import ARTICLE_KINDS
+
 NOT_ARTICLE_KINDS = frozenset(
     {"deleted", "blocked", "unavailable", "expired", "verification", "link"}
 )

@@ -30,7 +30,7 @@ WORKER_PHASES = (
     ("copy into the converter's tree", "from_lexbor (harvester/htmltree.py"),
     ("resolve sentinels (_finish)", "_finish (harvester/markdown.py"),
     ("convert (markdownify subclass)", "convert_soup (harvester/markdown.py"),
-    ("find links to other articles", "link_entries (harvester/archiver.py"),
+    ("find links to other articles", "find_article_links (harvester/links.py"),
     ("search copy (CJK spacing)", "search_copy (archive/fulltext.py"),
     ("gzip the raw page", "gzip_raw (archive/files.py"),
 )
@@ -38,14 +38,14 @@ MAIN_PHASES = (
     ("start-up (imports)", "_find_and_load (<frozen importlib._bootstrap>"),
     ("open the archive (schema check)", "open (harvester/archiver.py"),
     ("write files (atomic, fsync)", "write_atomic (archive/files.py"),
-    ("index: article row, revision, FTS", "save_article (archive/index.py"),
-    ("index: images, links, rendering", "save_images (archive/index.py"),
-    ("index: images, links, rendering", "save_links (archive/index.py"),
-    ("index: images, links, rendering", "update_rendering (archive/index.py"),
-    ("index: images, links, rendering", "note_first_capture (archive/index.py"),
+    ("index: article row, revision, FTS", "save_article (archive/index/articles.py"),
+    ("index: images, links, rendering", "save_images (archive/index/media.py"),
+    ("index: images, links, rendering", "save_links (archive/index/media.py"),
+    ("index: images, links, rendering", "update_rendering (archive/index/articles.py"),
+    ("index: images, links, rendering", "note_first_capture (archive/index/articles.py"),
     ("commit (one per batch)", "committed_as_far_as_done (harvester/jobs.py"),
     ("receive prepared articles", "result_iterator (concurrent/futures/"),
-    ("front matter, paths, glue", "save (harvester/archiver.py"),
+    ("front matter, paths, glue", "_save_article (harvester/pipeline.py"),
 )
 
 

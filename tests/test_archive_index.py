@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archive import index as index_module
 from archive.files import StoredImage
 from archive.fulltext import CJK_SEP
 from archive.index import (
@@ -29,6 +28,7 @@ from archive.index import (
     save_links,
     start_run,
 )
+from archive.index import schema as index_module
 from archive.search import SearchHit, search
 from harvester.model import Page
 

@@ -1,0 +1,85 @@
+"""What the programs did: one row per HTTP outcome (`fetches`) and per command (`runs`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from archive.index.transaction import insert_row, write_transaction
+from archive.times import iso_utc
+
+
+def record_fetch(
+    db: sqlite_utils.Database,
+    url: str,
+    *,
+    outcome: str,
+    at: datetime | str | None = None,
+    status: int | None = None,
+    error: str | None = None,
+    elapsed_ms: int | None = None,
+    run_id: int | None = None,
+    article_key: str | None = None,
+) -> int:
+    """Log one HTTP outcome (status = HTTP status code); returns the fetches row id."""
+    with write_transaction(db):
+        return insert_row(
+            db,
+            "fetches",
+            {
+                "run_id": run_id,
+                "url": url,
+                "at": iso_utc(at),
+                "status": status,
+                "outcome": outcome,
+                "error": error,
+                "elapsed_ms": elapsed_ms,
+                "article_key": article_key,
+            },
+        )
+
+
+def start_run(
+    db: sqlite_utils.Database,
+    command: str,
+    *,
+    at: datetime | str | None = None,
+    pid: int | None = None,
+) -> int:
+    """Open a runs row (outcome "running"); returns its id."""
+    with write_transaction(db):
+        return insert_row(
+            db,
+            "runs",
+            {
+                "started_at": iso_utc(at),
+                "command": command,
+                "outcome": "running",
+                "pid": os.getpid() if pid is None else pid,
+            },
+        )
+
+
+def finish_run(
+    db: sqlite_utils.Database,
+    run_id: int,
+    outcome: str,
+    counts: Mapping[str, Any] | None,
+    message: str | None = None,
+    *,
+    at: datetime | str | None = None,
+) -> None:
+    """Close a run: outcome, counts (stored as JSON), message, finished_at."""
+    counts_json = json.dumps(dict(counts or {}), ensure_ascii=False, sort_keys=True)
+    with write_transaction(db):
+        cursor = db.execute(
+            "UPDATE runs SET finished_at = ?, outcome = ?, counts = ?, message = ? WHERE id = ?",
+            [iso_utc(at), outcome, counts_json, message, run_id],
+        )
+        if cursor.rowcount != 1:
+            raise KeyError(run_id)

@@ -26,24 +26,19 @@ _ISO_DATE = re.compile(
 )
 
 
-def _yaml_printable(ch: str) -> bool:
-    code = ord(ch)
-    return (
-        code in (0x09, 0x0A, 0x0D)
-        or 0x20 <= code <= 0x7E
-        or code == 0x85
-        or 0xA0 <= code <= 0xD7FF
-        or 0xE000 <= code <= 0xFFFD
-        or code >= 0x10000
-    ) and code not in (0x2028, 0x2029, 0x85)
+# Characters YAML cannot hold as they are (outside its printable set, or line breaks it
+# would read as such): written as JSON \u escapes, which YAML reads back the same.
+_NOT_YAML_PRINTABLE = re.compile(
+    "[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
 
 
 def yaml_value(value: Any) -> str:
     """A JSON value, which is valid YAML flow; characters YAML would mangle are escaped."""
     text = json.dumps(value, ensure_ascii=False)
-    if all(_yaml_printable(ch) for ch in text):
+    if _NOT_YAML_PRINTABLE.search(text) is None:
         return text
-    return "".join(ch if _yaml_printable(ch) else f"\\u{ord(ch):04x}" for ch in text)
+    return _NOT_YAML_PRINTABLE.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
 
 
 def date_value(value: Any) -> str | None:

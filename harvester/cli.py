@@ -117,14 +117,17 @@ def serve(archive_dir: Path, host: str, port: int) -> None:
 
 
 @cli.command()
-@click.argument("query")
+@click.argument("words", nargs=-1, required=True)
 @archive_option
 @click.option("--limit", default=20, show_default=True, type=int, help="Most results to show.")
-def search(query: str, archive_dir: Path, limit: int) -> None:
-    """Full-text search of the archive (Chinese and Latin), best matches first."""
+def search(words: tuple[str, ...], archive_dir: Path, limit: int) -> None:
+    """Full-text search of the archive (Chinese and Latin), best matches first.
+
+    Every word must match (`harvester search PTEN 神经`); quotes are not needed.
+    """
     from archive.search_cli import print_search
 
-    print_search(existing_archive(archive_dir), query, limit=limit)
+    print_search(existing_archive(archive_dir), " ".join(words), limit=limit)
 
 
 @cli.group()
@@ -237,6 +240,8 @@ def fetch(urls: tuple[str, ...], archive_dir: Path, refresh: bool) -> None:
     for error in errors:
         fail(error)
     if not links:
+        if not errors:
+            fail("no links given (standard input had none)")
         sys.exit(EXIT_USAGE)
     archive = Archive.open(archive_dir)
     archived = [] if refresh else [link for link in links if archive.has_link(link)]

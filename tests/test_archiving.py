@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import sqlite3
 from pathlib import Path
 
@@ -458,6 +459,15 @@ def test_fetch_with_no_usable_link_exits_2_and_creates_no_archive(archive, capsy
         "harvester: 'https://example.com/a' is not a WeChat article link: "
         "its host is example.com, not mp.weixin.qq.com\n"
     )
+    assert not archive.exists()
+
+
+
+def test_fetch_of_an_empty_stdin_says_no_links_were_given(archive, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code, out, err = harvester(capsys, "fetch", "-", "--archive", str(archive))
+    assert (code, out) == (2, "")
+    assert err == "harvester: no links given (standard input had none)\n"
     assert not archive.exists()
 
 

@@ -24,6 +24,7 @@ from harvester.errors import (
 from harvester.jobs import fetch_links, import_paths, rebuild_all, source_files
 from harvester.links import ArticleLink, LinkError, parse_link
 from harvester.runs import Summary
+from harvester.settings import env_number
 
 if TYPE_CHECKING:  # httpx is imported only by the commands that fetch
     from harvester.http import HttpClient
@@ -146,19 +147,6 @@ def export_hugo_command(site_dir: Path, archive_dir: Path) -> None:
     click.echo(summary)
 
 
-def env_number(name: str, default: float) -> float:
-    value = os.environ.get(name, "")
-    if not value:
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise InputError(f"{name}={value!r}: not a number") from None
-    if number <= 0:
-        raise InputError(f"{name}={value!r}: must be greater than 0")
-    return number
-
-
 def open_client() -> HttpClient:
     """The one client, polite to WeChat, relayed where HARVESTER_RELAY says.
 
@@ -173,13 +161,13 @@ def open_client() -> HttpClient:
         relay_from_env,
     )
 
-    rate = env_number("HARVESTER_RATE", 0.5)
+    rate = env_number(os.environ, "HARVESTER_RATE") or 0.5
     image_limit = (max(rate, IMAGE_HOST_RATE), IMAGE_HOST_CONCURRENCY)
     return HttpClient(
         relay=relay_from_env(os.environ),
         requests_per_second=rate,
         host_limits=dict.fromkeys(IMAGE_HOSTS, image_limit),
-        backoff_base=env_number("HARVESTER_BACKOFF", 1.0),
+        backoff_base=env_number(os.environ, "HARVESTER_BACKOFF") or 1.0,
     )
 
 

@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,12 @@ from harvester.errors import (
     InputError,
     TryLater,
 )
-from harvester.harvest_config import HarvestConfig, SourceConfig, load_config
+from harvester.harvest_config import (
+    HarvestConfig,
+    SourceConfig,
+    load_config,
+    politeness_from_env,
+)
 from harvester.harvest_report import COUNT_NAMES, Report
 from harvester.http import (
     IMAGE_HOSTS,
@@ -73,6 +79,7 @@ def run_harvest(config_path: Path, archive_dir: Path | None, *, as_json: bool = 
     report = Report(as_json=as_json, tty=sys.stderr.isatty())
     try:
         config = load_config(config_path)
+        config = replace(config, politeness=politeness_from_env(config.politeness, os.environ))
         relay = relay_from_environ(os.environ)
     except InputError as error:
         return report.early_exit(EXIT_USAGE, "bad-config", str(error))

@@ -32,12 +32,13 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from harvester.errors import InputError
 from harvester.http import IMAGE_HOST_CONCURRENCY, IMAGE_HOST_RATE
+from harvester.settings import env_number
 from harvester.sources import REGISTRY, SourceConfigError, SourceContext, known_kinds, make_source
 from harvester.sources.base import COMMON_KEYS, Source
 
@@ -63,6 +64,23 @@ class Politeness:
 
 
 POLITENESS_KEYS = frozenset(Politeness.__dataclass_fields__)
+
+
+def politeness_from_env(politeness: Politeness, environ: Mapping[str, str]) -> Politeness:
+    """HARVESTER_RATE (requests a second per host) and HARVESTER_BACKOFF (first retry
+    wait, seconds) win over the config, as --archive does: they are for one run behind
+    the user's own relay, or for tests. Image hosts are never slowed below their own rate."""
+    rate = env_number(environ, "HARVESTER_RATE")
+    backoff = env_number(environ, "HARVESTER_BACKOFF")
+    if rate is not None:
+        politeness = replace(
+            politeness,
+            requests_per_second=rate,
+            image_requests_per_second=max(rate, politeness.image_requests_per_second),
+        )
+    if backoff is not None:
+        politeness = replace(politeness, retry_backoff_seconds=backoff)
+    return politeness
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from fakewechat import FakeWeChat, album_item, make_article_html
 from archive.index import open_index
 from harvester.cli import main
 from harvester.harvest import sweep_temp_files
-from harvester.harvest_config import Politeness, load_config
+from harvester.harvest_config import Politeness, load_config, politeness_from_env
 from harvester.queue import HarvestQueue
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "scripts" / "harvester.example.toml"
@@ -655,6 +655,32 @@ def test_example_config_is_valid_and_documents_the_defaults(tmp_path):
     assert config.politeness == Politeness()
     assert [spec.kind for spec in config.sources] == ["urls", "album"]
     assert (config.archive, config.refresh_days) == (tmp_path / "wechat-archive", 7)
+
+
+def test_rate_and_backoff_from_the_environment_win_over_the_config():
+    configured = Politeness(requests_per_second=0.2, retry_backoff_seconds=5)
+    environ = {"HARVESTER_RATE": "1000", "HARVESTER_BACKOFF": "0.01"}
+    assert politeness_from_env(configured, environ) == Politeness(
+        requests_per_second=1000, image_requests_per_second=1000, retry_backoff_seconds=0.01
+    )
+    assert politeness_from_env(configured, {}) == configured
+
+
+def test_a_slow_rate_from_the_environment_never_slows_the_image_hosts():
+    slow = politeness_from_env(Politeness(), {"HARVESTER_RATE": "0.1"})
+    assert (slow.requests_per_second, slow.image_requests_per_second) == (0.1, 8.0)
+
+
+@pytest.mark.parametrize("value", ["fast", "0", "-1", "nan", "inf"])
+def test_a_bad_rate_in_the_environment_is_a_bad_config(
+    served, tmp_path, capsys, monkeypatch, value
+):
+    monkeypatch.setenv("HARVESTER_RATE", value)
+    config = write_config(tmp_path, urls_source(tmp_path, []))
+    code, out, err = harvest(capsys, config)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"harvester: HARVESTER_RATE={value!r}: ")
+    assert err.count("\n") == 1
 
 
 def test_archive_option_overrides_the_configs_archive(served, tmp_path, capsys):

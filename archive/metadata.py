@@ -12,6 +12,7 @@ _ARTICLE_COLUMNS = {
     "account": "Official account (公众号) name",
     "published_at": "Publish time, China time (+08:00)",
     "year": "Publish year",
+    "date_source": "page: the page's own publish time; seed: a seed file's date, until fetched",
     "kind": "article, video, picture, text or share",
     "status": "live, or deleted / blocked / unavailable / expired when last checked",
     "author": "Author named on the page",

@@ -43,6 +43,7 @@ class Page:
     shared_url: str | None = None
     body_html: str = ""
     fetched_at: datetime | None = None
+    seed_date: datetime | None = None  # a seed file's date: the best known until fetched
     tags: list[str] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
 

@@ -66,6 +66,7 @@ def parse_seed(text: str) -> Page:
         account=account,
         author=_scalar(meta.get("author")),
         fetched_at=requested_at,
+        seed_date=requested_at,
         body_html=rest[body_start : footer.start()].strip(),
         tags=tags,
         categories=_list(meta.get("categories")),

@@ -176,13 +176,36 @@ def test_an_index_from_schema_4_gains_the_raw_capture_index_and_fts_automerge(
         patched.setattr(index_module, "SCHEMA_VERSION", 4)
         old = open_index(path)
         assert old.execute("PRAGMA user_version").fetchone() == (4,)
-        save(old, "正文")
+        with old.conn:  # a row as version 4 wrote it (today's save writes later columns)
+            old.execute(
+                "INSERT INTO articles (key, title, raw_path) VALUES (?, ?, ?)",
+                [KEY, "正文", f"raw/{KEY}.html.gz"],
+            )
         old.close()
     db = open_index(path)
     assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     assert dict(db.execute("SELECT k, v FROM articles_fts_config"))["automerge"] == 8
     assert keys_with_raw_capture(db) == [KEY]
     assert_clean(db)
+    db.close()
+
+
+
+def test_an_index_from_schema_6_says_its_dates_are_the_pages_own(tmp_path, monkeypatch):
+    path = tmp_path / "archive.db"
+    with monkeypatch.context() as patched:
+        patched.setattr(index_module, "MIGRATIONS", index_module.MIGRATIONS[:6])
+        patched.setattr(index_module, "SCHEMA_VERSION", 6)
+        old = open_index(path)
+        with old.conn:
+            old.execute(
+                "INSERT INTO articles (key, published_at) VALUES (?, ?), (?, NULL)",
+                [KEY, "2026-01-26T08:00:16+08:00", f"{BIZ}:9:1"],
+            )
+        old.close()
+    db = open_index(path)
+    rows = db.execute("SELECT key, date_source FROM articles ORDER BY key").fetchall()
+    assert rows == [(KEY, "page"), (f"{BIZ}:9:1", None)]
     db.close()
 
 

@@ -354,6 +354,38 @@ def test_seed_imported_article_takes_its_full_key_when_fetched(served, archive, 
     assert query(archive, "SELECT DISTINCT article_key FROM revisions") == [(f"{BIZ}:116:1",)]
 
 
+DATES = "SELECT published_at, year, date_source FROM articles"
+
+
+def test_a_seed_imported_article_is_dated_by_its_seed_until_fetched(
+    served, archive, capsys, tmp_path
+):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    seed = seed_file(folder, "第一篇", "HHH888", ())
+    harvester(capsys, "import", str(folder), "--no-images", "--archive", str(archive))
+    assert query(archive, DATES) == [("2026-01-26T08:00:16+08:00", 2026, "seed")]
+    add_article(served, 118, short_id="HHH888", images=())
+    harvester(
+        capsys, "fetch", "https://mp.weixin.qq.com/s/HHH888", "--refresh", "--archive", str(archive)
+    )
+    page_date = [("2026-01-01T08:00:00+08:00", 2026, "page")]
+    assert query(archive, DATES) == page_date
+    harvester(capsys, "import", str(seed), "--no-images", "--archive", str(archive))
+    assert query(archive, DATES) == page_date
+
+
+def test_an_undated_archived_article_takes_its_seed_date_when_imported_again(
+    archive, capsys, tmp_path
+):
+    seed = seed_file(tmp_path, "第一篇", "JJJ999", ())
+    harvester(capsys, "import", str(seed), "--no-images", "--archive", str(archive))
+    with sqlite3.connect(archive / "archive.db") as db:  # as archived before dates were kept
+        db.execute("UPDATE articles SET published_at = NULL, year = NULL, date_source = NULL")
+    harvester(capsys, "import", str(seed), "--no-images", "--archive", str(archive))
+    assert query(archive, DATES) == [("2026-01-26T08:00:16+08:00", 2026, "seed")]
+
+
 def test_rebuild_rewrites_markdown_from_raw_pages_without_network(served, archive, capsys):
     url = add_article(served, 117)
     harvester(capsys, "fetch", url, "--archive", str(archive))
@@ -460,7 +492,6 @@ def test_fetch_with_no_usable_link_exits_2_and_creates_no_archive(archive, capsy
         "its host is example.com, not mp.weixin.qq.com\n"
     )
     assert not archive.exists()
-
 
 
 def test_fetch_of_an_empty_stdin_says_no_links_were_given(archive, capsys, monkeypatch):

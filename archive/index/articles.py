@@ -30,6 +30,7 @@ class ArticleFields(Protocol):
     account_id: str | None
     author: str | None
     published_at: datetime | None
+    seed_date: datetime | None
     url: str | None
     short_url: str | None
     biz: str | None
@@ -64,12 +65,14 @@ def _bool(value: bool | None) -> int | None:
 def _page_columns(page: ArticleFields, key: str) -> dict[str, Any]:
     """Article columns read from an article's fields (None = unknown)."""
     biz, mid, idx = _key_parts(key)
-    published = in_china(page.published_at) if page.published_at else None
+    known = page.published_at or page.seed_date
+    published = in_china(known) if known else None
     return {
         "title": page.title,
         "account": page.account,
         "published_at": published.isoformat(timespec="seconds") if published else None,
         "year": published.year if published else None,
+        "date_source": ("page" if page.published_at else "seed") if published else None,
         "author": page.author,
         "original": _bool(page.original),
         "digest": page.digest,
@@ -203,11 +206,12 @@ def save_article(
             return "new"
         if row["content_hash"] == content_hash:
             db.execute("UPDATE articles SET last_checked_at = ? WHERE key = ?", [at, key])
+            _date_if_undated(db, row, columns)
             if row["status"] == "live":
                 return "unchanged"
             _set_status(db, row, "live", at, raw_path)
             return "updated"
-        _update_article(db, key, {**columns, **content, "kind": page.kind})
+        _update_article(db, key, {**_better_date(columns, row), **content, "kind": page.kind})
         db.execute(
             """UPDATE articles SET paid = ?, body_text = ?, last_checked_at = ?,
                 status = 'live', status_changed_at = CASE WHEN status = 'live'
@@ -220,6 +224,27 @@ def save_article(
         _add_revision(db, key, at, "content", status="live", **revision)
         _index_text(db, key, page.title or row["title"], body_text, search_body)
         return "updated"
+
+
+DATE_COLUMNS = ("published_at", "year", "date_source")
+
+
+def _better_date(columns: dict[str, Any], row: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns to update, without a seed's date where the page's own is stored."""
+    if columns["date_source"] == "seed" and row["date_source"] == "page":
+        return {name: value for name, value in columns.items() if name not in DATE_COLUMNS}
+    return columns
+
+
+def _date_if_undated(
+    db: sqlite_utils.Database, row: Mapping[str, Any], columns: Mapping[str, Any]
+) -> None:
+    """An article archived without a date (before dates were stored) takes the one known."""
+    if row["published_at"] is None and columns["published_at"] is not None:
+        db.execute(
+            "UPDATE articles SET published_at = ?, year = ?, date_source = ? WHERE key = ?",
+            [*(columns[name] for name in DATE_COLUMNS), row["key"]],
+        )
 
 
 def _save_status_page(

@@ -211,6 +211,13 @@ def _m006_fts_automerge(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m007_date_source(db: sqlite_utils.Database) -> None:
+    """Where `published_at` comes from: "page" (the page's own publish time) or "seed" (a
+    seed file's date, the best known until the article is fetched, which replaces it)."""
+    db.execute("ALTER TABLE articles ADD COLUMN date_source TEXT")
+    db.execute("UPDATE articles SET date_source = 'page' WHERE published_at IS NOT NULL")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _m001_core,
     _m002_search,
@@ -218,6 +225,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _m004_short_url_index,
     _m005_raw_capture_index,
     _m006_fts_automerge,
+    _m007_date_source,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

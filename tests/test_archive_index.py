@@ -190,7 +190,6 @@ def test_an_index_from_schema_4_gains_the_raw_capture_index_and_fts_automerge(
     db.close()
 
 
-
 def test_an_index_from_schema_6_says_its_dates_are_the_pages_own(tmp_path, monkeypatch):
     path = tmp_path / "archive.db"
     with monkeypatch.context() as patched:

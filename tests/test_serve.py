@@ -341,7 +341,6 @@ def test_cli_search_errors_and_no_results(built: BuiltArchive, tmp_path: Path) -
     assert missing.returncode == 2 and "no archive here" in missing.stderr
 
 
-
 def test_cli_search_takes_every_word_as_the_query(built: BuiltArchive) -> None:
     quoted = harvester("search", "PTEN 神经", "--archive", str(built.root))
     unquoted = harvester("search", "PTEN", "神经", "--archive", str(built.root))

@@ -23,7 +23,7 @@ from harvester.errors import (
 )
 from harvester.jobs import fetch_links, import_paths, rebuild_all, source_files
 from harvester.links import ArticleLink, LinkError, parse_link
-from harvester.runs import Summary
+from harvester.runs import Interrupted, Summary
 from harvester.settings import env_number
 
 if TYPE_CHECKING:  # httpx is imported only by the commands that fetch
@@ -294,8 +294,9 @@ def rebuild(archive_dir: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, standalone_mode=False, prog_name="harvester")
-    except click.exceptions.Abort:
-        fail("aborted")
+    except click.exceptions.Abort as abort:
+        cause = abort.__cause__ or abort.__context__
+        fail(cause.message() if isinstance(cause, Interrupted) else "aborted")
         sys.exit(130)
     except click.ClickException as error:
         error.show()

@@ -23,11 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -65,7 +62,7 @@ from harvester.queue import (
     QueueItem,
     mark_interrupted_runs,
 )
-from harvester.runs import Summary, recorded_run
+from harvester.runs import Summary, recorded_run, sigterm_as_interrupt
 from harvester.sources import Listing, Source, SourceError, followed_links
 
 DEFAULT_ARCHIVE = Path("wechat-archive")
@@ -348,20 +345,3 @@ def sweep_temp_files(root: Path, *, older_than: float = TEMP_MAX_AGE) -> int:
                     path.unlink()
                     removed += 1
     return removed
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (systemd stopping the job) ends the run like Ctrl-C: recorded, not lost."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -1,15 +1,19 @@
 """What a command did, counted and recorded: its Summary, and its row in `runs`.
 
 Every command that archives (fetch, import, rebuild, harvest) runs inside recorded_run,
-so each leaves one row saying how it ended, even when it was stopped or crashed.
+so each leaves one row saying how it ended, even when it was stopped (Ctrl-C, or SIGTERM
+from systemd or a shutdown) or crashed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlite_utils
 
@@ -38,6 +42,19 @@ class Summary:
         return ", ".join(f"{self.counts[name]} {name}" for name in names)
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a run, with what was done before it: what the command
+    prints on its way out (everything counted was committed)."""
+
+    def __init__(self, summary: Summary) -> None:
+        super().__init__()
+        self.summary = summary
+
+    def message(self) -> str:
+        kept = sum(self.summary.counts[name] for name in ("new", "updated", "unchanged", "deleted"))
+        return f"interrupted: {kept} articles archived, the rest not started"
+
+
 @dataclass
 class Run:
     """A command's run while it goes: its id in `runs` and what it has done so far.
@@ -60,13 +77,16 @@ def recorded_run(
     """A `runs` row for the block, closed however the block ends."""
     run = Run(start_run(db, command), summary or Summary())
     try:
-        yield run
+        with sigterm_as_interrupt():
+            yield run
     except TryLater as error:
         _close(db, run, "try-later", str(error))
         raise
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         _close(db, run, "interrupted", "interrupted by a signal")
-        raise
+        if isinstance(interrupt, Interrupted):
+            raise
+        raise Interrupted(run.summary) from None
     except BaseException as error:
         _close(db, run, "error", f"{type(error).__name__}: {error}")
         raise
@@ -76,3 +96,20 @@ def recorded_run(
 def _close(db: sqlite_utils.Database, run: Run, outcome: str, message: str | None) -> None:
     run.outcome = outcome
     finish_run(db, run.id, outcome, dict(run.summary.counts), message)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (systemd stopping the job) ends the run like Ctrl-C: recorded, not lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

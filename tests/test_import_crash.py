@@ -101,3 +101,52 @@ def test_import_killed_at_random_moments_ends_with_each_article_once(fake_wechat
     # A kill during interpreter start-up comes before the run is recorded.
     [(interrupted,)] = db.execute("SELECT count(*) FROM runs WHERE finished_at IS NULL")
     assert 1 <= interrupted <= kills
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_import_says_what_was_kept_and_records_the_run(
+    fake_wechat, tmp_path, signum
+):
+    seeds, archive = tmp_path / "seeds", tmp_path / "archive"
+    write_seeds(seeds, fake_wechat)
+    fake_wechat.latency = 0.05
+    env = {
+        **os.environ,
+        "HARVESTER_RELAY": fake_wechat.relay_env(),
+        "HARVESTER_RATE": "1000",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
+    command = [sys.executable, "-c", "from harvester.cli import main; main()", "import"]
+    process = subprocess.Popen(
+        [*command, str(seeds), "--archive", str(archive)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    db_path = archive / "archive.db"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not archived(db_path):
+        time.sleep(0.1)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    db = sqlite3.connect(db_path)
+    [(kept,)] = db.execute("SELECT count(*) FROM articles")
+    assert 0 < kept < ARTICLES
+    assert err.strip().splitlines()[-1] == (
+        f"harvester: interrupted: {kept} articles archived, the rest not started"
+    )
+    [(outcome, message)] = db.execute("SELECT outcome, message FROM runs")
+    assert (outcome, message) == ("interrupted", "interrupted by a signal")
+
+
+def archived(db_path: Path) -> int:
+    """How many articles a running import has committed (0 before its index exists)."""
+    if not db_path.exists():
+        return 0
+    try:
+        with sqlite3.connect(db_path, timeout=1) as db:
+            return db.execute("SELECT count(*) FROM articles").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0

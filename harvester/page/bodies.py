@@ -1,0 +1,177 @@
+"""What a page carries as its post, and the body HTML made of it for each kind.
+
+An article's body is #js_content as served (scripts and styles dropped). Picture (8) and
+text (10) posts keep their text and images in script data, so their body is built from it:
+the text as paragraphs, then one paragraph per picture. A share (a repost) gets its
+notice and a link to the shared article; a video post gets a linked line naming its video.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from harvester.model import Page
+from harvester.page.scriptdata import ScriptData, script_string
+from harvester.page.text import clean, node_text, text_of
+from harvester.page.urls import link_parts, link_url, url_value
+
+VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{4,40}")
+EMBEDS = "img, iframe, video, audio, mpvoice, qqmusic, mp-common-mpaudio, svg"
+
+
+@dataclass
+class Content:
+    """The parts of a page a post can be made of, read once for classifying and the body."""
+
+    js_content: LexborNode | None
+    show_type: int | None
+    share_source: str | None
+    has_body: bool
+    picture_urls: list[str]
+    post_text: str | None
+
+    @classmethod
+    def read(cls, tree: LexborHTMLParser, data: ScriptData) -> Content:
+        """#js_content, item_show_type, the share source and a picture/text post's parts."""
+        js_content = tree.css_first("#js_content")
+        show_type = _int(data.first("item_show_type", "real_item_show_type"))
+        if show_type is None:
+            show_type = _int(data.obj("item_show_type"))
+        return cls(
+            js_content=js_content,
+            show_type=show_type,
+            share_source=_share_source(tree),
+            has_body=js_content is not None and _has_content(js_content),
+            picture_urls=_picture_urls(tree, data) if show_type == 8 else [],
+            post_text=_post_text(tree, data, show_type),
+        )
+
+
+def add_body(page: Page, tree: LexborHTMLParser, data: ScriptData, content: Content) -> None:
+    """Give page (its kind and metadata already read) the body its kind has."""
+    kind = page.kind
+    if kind == "picture" and (content.picture_urls or content.post_text):
+        page.body_html = _paragraphs(content.post_text) + "".join(
+            f'<p><img src="{htmllib.escape(src)}"></p>' for src in content.picture_urls
+        )
+    elif kind == "text" and content.post_text:
+        page.body_html = _paragraphs(content.post_text)
+    elif kind == "share" and content.share_source is not None:
+        page.shared_url = _share_url(content.share_source)
+        page.body_html = _share_body(tree, page.shared_url)
+    elif content.js_content is not None:
+        page.body_html = _inner_html(content.js_content)
+    if kind == "video":
+        page.body_html += _video_line(page, data)
+
+
+def _video_line(page: Page, data: ScriptData) -> str:
+    """A video post's video as a linked line, so the archive says what the post was."""
+    vid = data.obj_text("vid", valid=VIDEO_ID)
+    target = f"https://v.qq.com/x/page/{vid}.html" if vid else page.url
+    if not target:
+        return ""
+    label = htmllib.escape(f"视频：{page.title}" if page.title else "视频", quote=False)
+    return f'<p><a href="{htmllib.escape(target)}">{label}</a></p>'
+
+
+def _has_content(node: LexborNode) -> bool:
+    if node.css_first(EMBEDS):
+        return True
+    return bool(text_of(node).strip())
+
+
+def _inner_html(node: LexborNode) -> str:
+    node.strip_tags(["script", "style"])
+    return (node.inner_html or "").strip()
+
+
+def _paragraphs(text: str | None) -> str:
+    if not text:
+        return ""
+    lines = (line.strip() for line in text.splitlines())
+    return "".join(f"<p>{htmllib.escape(line, quote=False)}</p>" for line in lines if line)
+
+
+def _picture_urls(tree: LexborHTMLParser, data: ScriptData) -> list[str]:
+    entries = data.first_raw("picture_page_info_list")
+    if not isinstance(entries, list) or not entries:
+        entries = data.obj("picture_page_info_list")
+    urls: list[str] = []
+    if isinstance(entries, list):
+        for entry in entries:
+            if isinstance(entry, dict):
+                src = url_value(clean(entry.get("cdn_url")))
+                if src:
+                    urls.append(src)
+    if not urls:  # 2018 picture posts: plain <img> tags in #img_list
+        for img in tree.css("#img_list img"):
+            src = url_value(clean(img.attributes.get("data-src") or img.attributes.get("src")))
+            if src:
+                urls.append(src)
+    return urls
+
+
+def _post_text(tree: LexborHTMLParser, data: ScriptData, show_type: int | None) -> str | None:
+    """The text of a picture (8) or text (10) post, with its line breaks."""
+    if show_type == 10:
+        info = data.obj("text_page_info")
+        if isinstance(info, dict):
+            for key in ("content", "content_noencode"):
+                text = clean(info.get(key))
+                if text:
+                    return text
+        return clean(text_of(tree.css_first("#js_text_desc"))) or data.first("msg_title")
+    if show_type == 8:
+        text = data.obj_text("content_noencode")
+        if text:
+            return text
+        notice = tree.css_first(".share_notice")
+        if notice is not None:  # 2018: document.write("…") inside p.share_notice
+            written = script_string(notice, "document.write(")
+            if written:
+                return written
+            return clean(text_of(notice))
+        return data.obj_text("desc") or data.first("msg_desc")
+    return None
+
+
+def _share_source(tree: LexborHTMLParser) -> str | None:
+    node = tree.css_first("#js_share_source[data-url]")
+    if node is None:
+        return None
+    return clean(node.attributes.get("data-url"))
+
+
+def _share_url(data_url: str) -> str | None:
+    parts = link_parts(url_value(data_url))
+    return link_url(parts) or url_value(data_url)
+
+
+def _share_body(tree: LexborHTMLParser, shared_url: str | None) -> str:
+    notice_node = tree.css_first("#js_share_notice")
+    notice = None
+    if notice_node is not None:
+        notice = script_string(notice_node, "innerHTML") or clean(text_of(notice_node))
+    title = node_text(tree, "#original_panel_title") or node_text(tree, "#js_share_source")
+    body = _paragraphs(notice)
+    if shared_url:
+        href = htmllib.escape(shared_url)
+        body += f'<p><a href="{href}">{htmllib.escape(title or "阅读全文", quote=False)}</a></p>'
+    return body
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, str):
+        value = value.strip()
+        if value.isascii() and value.isdigit() and len(value) <= 9:
+            return int(value)
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**9:
+        return value
+    return None

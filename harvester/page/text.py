@@ -1,0 +1,38 @@
+"""Display text from the values and nodes of a page."""
+
+from __future__ import annotations
+
+import html as htmllib
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from harvester.page.jsliteral import plain
+
+
+def clean(value: Any) -> str | None:
+    """A display string: HTML entities decoded once, whitespace stripped, '' -> None."""
+    value = plain(value)
+    if not isinstance(value, str):
+        return None
+    if "&" in value:
+        value = htmllib.unescape(value)
+    value = value.strip()
+    return value or None
+
+
+def text_of(node: LexborNode | None) -> str:
+    """A node's text without the text of its scripts and styles."""
+    if node is None:
+        return ""
+    return "".join(
+        child.text(deep=True)
+        for child in node.iter(include_text=True)
+        if child.tag not in ("script", "style")
+    )
+
+
+def node_text(tree: LexborHTMLParser, selector: str) -> str | None:
+    """The clean text of the first node the selector finds."""
+    node = tree.css_first(selector)
+    return clean(node.text(deep=True)) if node is not None else None

@@ -16,11 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Protocol
 
 from selectolax.lexbor import LexborHTMLParser
 
+from archive.times import CHINA, from_unix
 from harvester.links import canonical_url, short_url
 from harvester.model import Page
 from harvester.page.jsliteral import unescape_js_light
@@ -28,7 +29,6 @@ from harvester.page.scriptdata import ScriptData
 from harvester.page.text import clean, node_text
 from harvester.page.urls import link_parts, link_url, url_value
 
-CHINA = timezone(timedelta(hours=8))
 UNIX_MIN, UNIX_MAX = 946684800, 4102444800  # 2000-01-01 .. 2100-01-01
 LOCAL_TIME = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
@@ -282,7 +282,7 @@ def _moment(value: str | None) -> datetime | None:
             return None
         seconds = int(value)
         if UNIX_MIN <= seconds <= UNIX_MAX:
-            return datetime.fromtimestamp(seconds, CHINA)
+            return from_unix(seconds)
         return None
     match = LOCAL_TIME.match(value)
     if match is None:

@@ -6,6 +6,8 @@ import contextlib
 import json
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -171,11 +173,34 @@ def open_client() -> HttpClient:
     )
 
 
+PROGRESS_SECONDS = 60.0  # off a terminal, one progress line at most this often
+
+
 def progress_reporter(total: int | None, label: str):
-    """A progress bar on a terminal; silence for cron."""
+    """A progress bar on a terminal; off one (cron, a log file), a line now and then, so a
+    long import is never silent for hours."""
     if not sys.stderr.isatty():
-        return contextlib.nullcontext(lambda _item: None)
+        every = env_number(os.environ, "HARVESTER_PROGRESS_SECONDS") or PROGRESS_SECONDS
+        return contextlib.nullcontext(progress_lines(total, label, every))
     return terminal_progress(total, label)
+
+
+def progress_lines(total: int | None, label: str, every: float) -> Callable[[str], None]:
+    """An advance() that writes `import: 40 of 500 done` to stderr at most once per `every`
+    seconds."""
+    done = 0
+    last = time.monotonic()
+
+    def advance(_item: str) -> None:
+        nonlocal done, last
+        done += 1
+        now = time.monotonic()
+        if now - last >= every:
+            last = now
+            of = f" of {total}" if total is not None else ""
+            click.echo(f"{label}: {done}{of} done", err=True)
+
+    return advance
 
 
 @contextlib.contextmanager
@@ -196,7 +221,7 @@ def finish(summary: Summary, archive: Archive, exit_code: int = EXIT_OK) -> None
         fail(failure)
     click.echo(f"{summary.line()} (archive: {archive.root})")
     archive.close()
-    sys.exit(max(exit_code, EXIT_SOME_FAILED if summary.counts["failed"] else EXIT_OK))
+    sys.exit(max(exit_code, EXIT_SOME_FAILED if summary.incomplete else EXIT_OK))
 
 
 def read_links(arguments: tuple[str, ...]) -> tuple[list[ArticleLink], list[str]]:

@@ -243,6 +243,7 @@ class Drain:
             self._fail(item, f"{item.url}: not archived: {error}")
             return
         self.summary.add(outcome)
+        self.summary.count_images(images)
         key = plan.key or item.key
         self.queue.finish(item.key, DONE, self.h.run_id, now=now_utc(), article_key=key)
         if item.follow:

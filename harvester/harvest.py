@@ -138,7 +138,7 @@ class Harvest:
 
     @property
     def failed(self) -> bool:
-        return bool(self.summary.counts["failed"])
+        return self.summary.incomplete
 
     @property
     def exit_code(self) -> int:

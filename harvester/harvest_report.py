@@ -106,6 +106,10 @@ def json_summary(harvest: Harvest, code: int) -> dict[str, Any]:
         "started_at": iso_utc(harvest.started),
         "finished_at": iso_utc(now_utc()),
         "counts": {name: counts[name] for name in COUNT_NAMES},
+        "images": {
+            "stored": harvest.summary.images_stored,
+            "missing": harvest.summary.images_missing,
+        },
         "pending": harvest.queue.pending_count(),
         "failures": list(harvest.summary.failures),
         "warnings": list(harvest.warnings),

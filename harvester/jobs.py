@@ -99,6 +99,7 @@ def archive_link(
         return
     images = fetch_images(client, plan.wanted_images)
     summary.add(pipeline.save(archive, capture, plan, rendering, images))
+    summary.count_images(images)
 
 
 def source_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -249,6 +250,7 @@ def import_one(
         from harvester.fetching import fetch_images
 
         images = fetch_images(client, plan.wanted_images)
+        summary.count_images(images)
     try:
         summary.add(pipeline.save(archive, capture, plan, item.rendering, images))
     except OSError as error:  # this article's files could not be written; the rest can

@@ -11,7 +11,7 @@ import contextlib
 import signal
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,9 +29,27 @@ class Summary:
 
     counts: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    images_stored: int = 0  # downloaded and stored by this run
+    images_missing: int = 0  # tried by this run and not had: remote links, tried again later
 
     def add(self, outcome: str) -> None:
         self.counts[outcome] += 1
+
+    def count_images(self, fetched: Mapping[str, object]) -> None:
+        """What fetch_images gave for one article: stored images, or why each is missing."""
+        missing = sum(isinstance(image, str) for image in fetched.values())
+        self.images_missing += missing
+        self.images_stored += len(fetched) - missing
+
+    @property
+    def incomplete(self) -> bool:
+        """Something failed or an image is missing: the command exits 1."""
+        return bool(self.counts["failed"] or self.images_missing)
+
+    def record(self) -> dict[str, int]:
+        """The counts as the run's row keeps them."""
+        images = {"images_stored": self.images_stored, "images_missing": self.images_missing}
+        return {**self.counts, **{name: n for name, n in images.items() if n}}
 
     def fail(self, message: str) -> None:
         self.counts["failed"] += 1
@@ -39,7 +57,10 @@ class Summary:
 
     def line(self) -> str:
         names = list(SUMMARY_ORDER) + sorted(set(self.counts) - set(SUMMARY_ORDER))
-        return ", ".join(f"{self.counts[name]} {name}" for name in names)
+        line = ", ".join(f"{self.counts[name]} {name}" for name in names)
+        if self.images_stored or self.images_missing:
+            line += f"; images: {self.images_stored} stored, {self.images_missing} missing"
+        return line
 
 
 class Interrupted(KeyboardInterrupt):
@@ -90,12 +111,17 @@ def recorded_run(
     except BaseException as error:
         _close(db, run, "error", f"{type(error).__name__}: {error}")
         raise
-    _close(db, run, run.outcome or ("partial" if run.summary.failures else "ok"), run.message)
+    _close(
+        db,
+        run,
+        run.outcome or ("partial" if run.summary.failures or run.summary.incomplete else "ok"),
+        run.message,
+    )
 
 
 def _close(db: sqlite_utils.Database, run: Run, outcome: str, message: str | None) -> None:
     run.outcome = outcome
-    finish_run(db, run.id, outcome, dict(run.summary.counts), message)
+    finish_run(db, run.id, outcome, run.summary.record(), message)
 
 
 @contextlib.contextmanager

@@ -2,7 +2,9 @@
 
 HARVESTER_ARCHIVE and HARVESTER_CONFIG are click's (cli.py), HARVESTER_RELAY the HTTP
 client's (http/relay.py); HARVESTER_RATE and HARVESTER_BACKOFF are numbers read here, by
-`fetch` and `import` (cli.py) and by `harvest`, where they win over the config.
+`fetch` and `import` (cli.py) and by `harvest`, where they win over the config;
+HARVESTER_PROGRESS_SECONDS sets how often `fetch`, `import` and `rebuild` print progress off a
+terminal (cli.py).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -175,8 +176,12 @@ def test_short_link_is_archived_under_its_full_key(served, archive, capsys):
 def test_failed_image_keeps_the_remote_link_and_is_retried_next_run(served, archive, capsys):
     url = add_article(served, 110, images=("ok1", "broken"))
     served.fault("/mmbiz_png/broken", "500")
-    code, out, _ = harvester(capsys, "fetch", url, "--archive", str(archive))
-    assert (code, out.split(" (")[0]) == (0, "1 new, 0 updated, 0 unchanged, 0 deleted, 0 failed")
+    code, out, err = harvester(capsys, "fetch", url, "--archive", str(archive))
+    assert (code, out.split(" (")[0]) == (
+        1,
+        "1 new, 0 updated, 0 unchanged, 0 deleted, 0 failed; images: 1 stored, 1 missing",
+    )
+    assert err == ""
     assert query(archive, "SELECT status FROM article_images ORDER BY position") == [
         ("ok",),
         ("missing",),
@@ -287,6 +292,43 @@ def test_import_without_images_keeps_remote_links_and_makes_no_request(
     assert (code, served.requests) == (0, [])
     [(md_path,)] = query(archive, "SELECT md_path FROM articles")
     assert image_url("remote") in (archive / md_path).read_text(encoding="utf-8")
+
+
+def test_import_counts_missing_images_and_gives_up_on_a_host_that_is_down(
+    archive, capsys, tmp_path, monkeypatch
+):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("HARVESTER_RELAY", f"mmbiz.qpic.cn=http://127.0.0.1:{port}")
+    monkeypatch.setenv("HARVESTER_BACKOFF", "0.001")
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    for n in range(5):
+        seed_file(folder, f"第{n}篇", f"DOWN{n}", (f"img{n}",))
+    code, out, err = harvester(capsys, "import", str(folder), "--archive", str(archive))
+    assert (code, err) == (1, "")
+    assert out.split(" (")[0] == (
+        "5 new, 0 updated, 0 unchanged, 0 deleted, 0 failed; images: 0 stored, 5 missing"
+    )
+    errors = [e for (e,) in query(archive, "SELECT error FROM article_images ORDER BY url")]
+    assert [e.split(": ", 1)[1] for e in errors] == ["connection refused after 4 attempts"] * 3 + [
+        "mmbiz.qpic.cn is down: 3 requests in a row could not connect; not tried again this run"
+    ] * 2
+
+
+def test_import_off_a_terminal_prints_progress_lines(
+    served, archive, capsys, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HARVESTER_PROGRESS_SECONDS", "0.000001")
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    seed_file(folder, "第一篇", "PRG111", ())
+    seed_file(folder, "第二篇", "PRG222", ())
+    code, _, err = harvester(
+        capsys, "import", str(folder), "--no-images", "--archive", str(archive)
+    )
+    assert (code, err) == (0, "import: 1 of 2 done\nimport: 2 of 2 done\n")
 
 
 def test_import_of_a_missing_path_is_a_one_line_usage_error(archive, capsys, tmp_path):
@@ -460,7 +502,7 @@ def test_truncated_image_is_retried_and_then_recorded_missing(served, archive, c
     url = add_article(served, 123, images=("cut",))
     served.fault("/mmbiz_png/cut", "truncate")
     code, _, _ = harvester(capsys, "fetch", url, "--archive", str(archive))
-    assert code == 0
+    assert code == 1
     [(status, error)] = query(archive, "SELECT status, error FROM article_images")
     assert status == "missing"
     assert "body truncated" in error

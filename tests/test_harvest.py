@@ -246,6 +246,7 @@ def test_run_is_recorded_with_its_counts(served, archive, tmp_path, capsys):
         "failed": 0,
         "skipped": 0,
         "enqueued": 7,
+        "images_stored": 8,
     }
 
 
@@ -261,6 +262,7 @@ def test_json_summary_has_the_documented_shape(served, archive, tmp_path, capsys
         "exit_code",
         "failures",
         "finished_at",
+        "images",
         "message",
         "outcome",
         "pending",
@@ -277,6 +279,7 @@ def test_json_summary_has_the_documented_shape(served, archive, tmp_path, capsys
         "skipped": 0,
         "enqueued": 7,
     }
+    assert summary["images"] == {"stored": 8, "missing": 0}
     assert (summary["outcome"], summary["exit_code"], summary["run_id"]) == ("ok", 0, 1)
     assert (summary["pending"], summary["failures"], summary["backoff_until"]) == (0, [], None)
     assert summary["archive"] == str(archive)

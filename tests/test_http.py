@@ -595,6 +595,39 @@ def test_connection_refused_is_a_fetch_error_after_retries() -> None:
     assert client.request_count("mp.weixin.qq.com") == 4
 
 
+def test_a_host_that_refuses_three_requests_in_a_row_is_down_for_the_client() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dead = {"mp.weixin.qq.com": f"http://127.0.0.1:{port}"}
+    with HttpClient(relay=dead, requests_per_second=None, backoff_base=0.001) as client:
+        for _ in range(3):
+            with pytest.raises(FetchError, match="connection refused after 4 attempts"):
+                client.get(LONG)
+        with pytest.raises(FetchError) as caught:
+            client.get(LONG)
+    assert str(caught.value) == (
+        f"{LONG}: mp.weixin.qq.com is down: 3 requests in a row could not connect; "
+        "not tried again this run"
+    )
+    assert client.request_count("mp.weixin.qq.com") == 12
+
+
+def test_any_answer_from_a_host_resets_its_count_of_failed_connections(fake_wechat, article):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with client_for(fake_wechat) as client:
+        live = client.relay["mp.weixin.qq.com"]
+        for _ in range(2):
+            client.relay["mp.weixin.qq.com"] = f"http://127.0.0.1:{port}"
+            for _ in range(2):
+                with pytest.raises(FetchError, match="connection refused after"):
+                    client.get(LONG)
+            client.relay["mp.weixin.qq.com"] = live
+            assert client.get(LONG).status == 200
+
+
 # --------------------------------------------------------------------------- size cap
 
 

@@ -135,7 +135,7 @@ def test_every_archiving_command_records_its_run(
     with sqlite3.connect(archive / "archive.db") as db:
         runs = db.execute("SELECT command, outcome, counts FROM runs ORDER BY id").fetchall()
     assert runs == [
-        ("fetch", "ok", '{"new": 1}'),
+        ("fetch", "ok", '{"images_stored": 2, "new": 1}'),
         ("import", "ok", '{"unchanged": 1}'),
         ("rebuild", "ok", '{"unchanged": 1}'),
     ]

@@ -39,6 +39,7 @@ from harvester.http.hosts import (
     ACCEPT,
     ACCEPT_LANGUAGE,
     DEFAULT_MAX_BYTES,
+    HOST_DOWN_AFTER,
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
     REFERER_HOSTS,
@@ -103,6 +104,7 @@ class _HostGate:
         self.lock = threading.Lock()
         self.next_start: float | None = None
         self.count = 0
+        self.unreachable = 0  # requests in a row that could not connect, retries spent
 
 
 class HttpClient:
@@ -332,11 +334,20 @@ class HttpClient:
     ) -> _Attempt:
         """One hop with retries; returns any answer that is not retried (2xx, 3xx, 4xx)."""
         host = norm_host(parsed.host)
+        gate = self._gate(host)
+        if gate.unreachable >= HOST_DOWN_AFTER:
+            raise FetchError(
+                url,
+                f"{host} is down: {gate.unreachable} requests in a row could not connect; "
+                "not tried again this run",
+                attempts=0,
+            )
         target = relay_url(parsed, self.relay)
         headers = self._headers(host, parsed.scheme, kind, extra)
         attempts = self.retries + 1
         reason = ""
         status: int | None = None
+        unreachable = False
         for attempt in range(1, attempts + 1):
             try:
                 answer = self._attempt(host, target, headers, limit)
@@ -346,9 +357,10 @@ class HttpClient:
                 ) from None
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 reason, status = _describe(exc), None
+                unreachable = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 wait = self._backoff(attempt)
             else:
-                status = answer.status
+                status, unreachable = answer.status, False
                 if status == 429:
                     retry_after = parse_retry_after(
                         answer.headers.get("retry-after"), now=self._wall_clock()
@@ -364,9 +376,11 @@ class HttpClient:
                     reason = f"HTTP {status}"
                     wait = self._backoff(attempt)
                 else:
+                    self._note_reachable(gate, True)
                     return answer
             if attempt < attempts:
                 self._sleep(wait)
+        self._note_reachable(gate, not unreachable)
         plural = "attempt" if attempts == 1 else "attempts"
         raise FetchError(
             url,
@@ -374,6 +388,14 @@ class HttpClient:
             status=status,
             attempts=attempts,
         )
+
+    @staticmethod
+    def _note_reachable(gate: _HostGate, reachable: bool) -> None:
+        """Count the requests in a row that could not connect to a host (any answer resets
+        it): after HOST_DOWN_AFTER the host is down for this client, and the rest of its
+        requests fail at once instead of each waiting out its retries."""
+        with gate.lock:
+            gate.unreachable = 0 if reachable else gate.unreachable + 1
 
     def _attempt(self, host: str, target: str, headers: Mapping[str, str], limit: int) -> _Attempt:
         gate = self._gate(host)

@@ -42,6 +42,9 @@ ACCEPT_LANGUAGE = "zh-CN,zh;q=0.9,en;q=0.8"
 MB = 1024 * 1024
 DEFAULT_MAX_BYTES = 20 * MB
 MAX_REDIRECTS = 5
+# A host that could not be connected to this many requests in a row (each after its
+# retries) is down for the rest of the run: its other requests fail at once.
+HOST_DOWN_AFTER = 3
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 Kind = Literal["page", "image", "api"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import functools
 import gzip
 import hashlib
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from archive.errors import InputError
 from archive.names import safe_component
 from archive.times import utc_stamp
 
@@ -44,6 +46,29 @@ def resolve_inside(root: Path, relpath: str) -> Path:
     if target == base or not target.is_relative_to(base):
         raise ValueError(f"archive path escapes the archive: {relpath!r}")
     return target
+
+
+INDEX_FILES = ("archive.db", "archive.db-wal", "archive.db-shm")
+
+
+def check_writable(root: Path) -> None:
+    """InputError unless this process can write the archive folder and its index: a
+    read-only archive is one line before any work, not a traceback at the first write (cron
+    mails tracebacks)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root, prefix=".tmp-probe-"):
+            pass
+    except OSError as error:
+        raise InputError(
+            f"cannot write to the archive {root}: read-only ({error.strerror or error})"
+        ) from None
+    for name in INDEX_FILES:
+        if (root / name).exists() and not os.access(root / name, os.W_OK):
+            raise InputError(
+                f"cannot write to the archive {root}: read-only ({name}: "
+                f"{os.strerror(errno.EACCES)})"
+            )
 
 
 @functools.lru_cache(maxsize=64)

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
-from archive.files import StoredImage
+from archive.files import StoredImage, check_writable
 from archive.index import get_article, open_index, stored_images
 from harvester.links import ArticleLink
 from harvester.model import Page
@@ -37,7 +37,8 @@ class Archive:
 
     @classmethod
     def open(cls, root: Path) -> Archive:
-        root.mkdir(parents=True, exist_ok=True)
+        """The archive a command writes to; InputError if it cannot be written."""
+        check_writable(root)
         return cls(root, open_index(root / "archive.db"))
 
     def close(self) -> None:

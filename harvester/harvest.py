@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from archive.files import check_writable
 from archive.times import iso_china, iso_utc, local_when, now_utc
 from harvester.archiver import Archive
 from harvester.drain import Drain, GuardedClient, HostStopped, try_later_host
@@ -81,6 +82,10 @@ def run_harvest(config_path: Path, archive_dir: Path | None, *, as_json: bool = 
     except InputError as error:
         return report.early_exit(EXIT_USAGE, "bad-config", str(error))
     root = archive_dir or config.archive or DEFAULT_ARCHIVE
+    try:
+        check_writable(root)
+    except InputError as error:
+        return report.early_exit(EXIT_USAGE, "read-only", str(error))
     lock = HarvestLock(root)
     try:
         lock.acquire()

@@ -67,7 +67,8 @@ class Report:
             yield Progress(bar)
 
     def early_exit(self, code: int, outcome: str, message: str, **extra: Any) -> int:
-        """A run that never started: bad config, or another run holds the lock."""
+        """A run that never started: bad config, a read-only archive, or another run holds the
+        lock."""
         print(f"harvester: {message}", file=sys.stderr)
         if self.as_json:
             self._json(

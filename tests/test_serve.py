@@ -463,7 +463,25 @@ def test_cli_search_marks_matches_and_limits(built: BuiltArchive) -> None:
     limited = harvester("search", "神经", "--archive", str(built.root), "--limit", "1")
     assert limited.returncode == 0
     assert KEY_PATTERN.findall(limited.stdout) == [A1]
-    assert "use --limit for more" in limited.stdout
+    assert limited.stdout.rstrip().endswith(
+        "The best 1 of 3 articles matching “神经”; 2 more with --limit 3."
+    )
+
+
+def test_cli_search_with_exactly_limit_matches_has_no_more(built: BuiltArchive) -> None:
+    result = harvester("search", "神经", "--archive", str(built.root), "--limit", "3")
+    assert result.returncode == 0, result.stderr
+    assert len(KEY_PATTERN.findall(result.stdout)) == 3
+    assert result.stdout.rstrip().endswith("3 articles match “神经”, best first.")
+
+
+def test_cli_search_says_how_many_more_match(ranked: BuiltArchive) -> None:
+    result = harvester("search", RANKED_QUERY, "--archive", str(ranked.root))
+    assert result.returncode == 0, result.stderr
+    assert KEY_PATTERN.findall(result.stdout) == ranked_keys(1, 20)
+    assert result.stdout.splitlines()[-1] == (
+        "The best 20 of 120 articles matching “研究”; 100 more with --limit 120."
+    )
 
 
 def test_cli_search_errors_and_no_results(built: BuiltArchive, tmp_path: Path) -> None:

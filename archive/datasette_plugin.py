@@ -286,15 +286,19 @@ def _hit_dict(datasette: Any, hit: Any) -> dict[str, Any]:
     }
 
 
-def page_number(asked: str | None, total: int, per_page: int) -> int:
+def _pages(total: int, per_page: int) -> int:
+    """How many pages `total` results take (one, empty, when there are none)."""
+    return max(1, -(-total // per_page))
+
+
+def _page_number(asked: str | None, total: int, per_page: int) -> int:
     """The results page to show (from 1) for `?page=`: not a number is page 1, and
     a page before the first or after the last is the first or the last."""
     try:
         number = int(asked or 1)
     except ValueError:
         number = 1
-    last = max(1, -(-total // per_page))
-    return max(1, min(number, last))
+    return max(1, min(number, _pages(total, per_page)))
 
 
 def _search_url(datasette: Any, query: str, page: int, limit: int) -> str:
@@ -321,7 +325,7 @@ async def search_page(datasette: Any, request: Any) -> Response:
 
     def one_page(conn: Any) -> tuple[int, int, list[Any]]:
         total = count_matches(sqlite_utils.Database(conn), query)
-        page = page_number(asked, total, limit)
+        page = _page_number(asked, total, limit)
         return total, page, _search_hits(conn, query, limit, offset=(page - 1) * limit)
 
     total, page, found = 0, 1, []
@@ -329,7 +333,7 @@ async def search_page(datasette: Any, request: Any) -> Response:
         db = datasette.get_database(DATABASE)
         total, page, found = await db.execute_fn(one_page)
     hits = [_hit_dict(datasette, hit) for hit in found]
-    pages = max(1, -(-total // limit))
+    pages = _pages(total, limit)
     if request.url_vars.get("format"):
         return Response.json(
             {

@@ -11,7 +11,8 @@ Hooks:
   short preview (or, while searching, the highlighted snippet) with a link;
   account names link to their articles; `key` columns of queries link to articles.
 - extra_template_vars: the best-ranked matches above the searched articles table.
-- register_routes: /-/search (and /-/search.json), /-/article/<key>,
+- register_routes: /-/search (and /-/search.json; `page` pages through every
+  match, SEARCH_LIMIT a page), /-/article/<key>,
   /-/account/<biz>, /-/archive.css.
 - asgi_wrapper: remembers the current `_search` for render_cell; sends strict
   headers with archived images (an SVG opened directly cannot run script).
@@ -25,7 +26,7 @@ import html
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote
+from urllib.parse import parse_qs, quote, unquote, urlencode
 
 import sqlite_utils
 from datasette import hookimpl
@@ -50,6 +51,7 @@ from archive.render import plain_preview, render_markdown
 from archive.search import (
     ARTICLE_SNIPPET_SQL,
     MATCHING_ARTICLES_WHERE,
+    count_matches,
     search,
     snippet_params,
 )
@@ -89,11 +91,12 @@ def _row_value(row: Any, column: str) -> Any:
         return None
 
 
-def _search_hits(conn: Any, query: str, limit: int) -> list[Any]:
+def _search_hits(conn: Any, query: str, limit: int, offset: int = 0) -> list[Any]:
     return search(
         sqlite_utils.Database(conn),
         query,
         limit,
+        offset=offset,
         open_mark=OPEN_MARK,
         close_mark=CLOSE_MARK,
         ellipsis=ELLIPSIS,
@@ -283,25 +286,77 @@ def _hit_dict(datasette: Any, hit: Any) -> dict[str, Any]:
     }
 
 
+def _pages(total: int, per_page: int) -> int:
+    """How many pages `total` results take (one, empty, when there are none)."""
+    return max(1, -(-total // per_page))
+
+
+def _page_number(asked: str | None, total: int, per_page: int) -> int:
+    """The results page to show (from 1) for `?page=`: not a number is page 1, and
+    a page before the first or after the last is the first or the last."""
+    try:
+        number = int(asked or 1)
+    except ValueError:
+        number = 1
+    return max(1, min(number, _pages(total, per_page)))
+
+
+def _search_url(datasette: Any, query: str, page: int, limit: int) -> str:
+    params: dict[str, Any] = {"q": query}
+    if limit != SEARCH_LIMIT:
+        params["limit"] = limit
+    if page > 1:
+        params["page"] = page
+    return datasette.urls.path("/-/search?" + urlencode(params, quote_via=quote))
+
+
 async def search_page(datasette: Any, request: Any) -> Response:
-    """Ranked full-text search with highlighted snippets: /-/search?q=… (.json for data)."""
+    """Ranked full-text search with highlighted snippets: /-/search?q=…&page=… (.json for data).
+
+    Counts every match (the FTS match alone), then ranks and snippets one page of them.
+    """
     query = (request.args.get("q") or "").strip()
     try:
         limit = int(request.args.get("limit") or SEARCH_LIMIT)
     except ValueError:
         limit = SEARCH_LIMIT
     limit = max(1, min(limit, MAX_SEARCH_LIMIT))
-    hits: list[dict[str, Any]] = []
+    asked = request.args.get("page")
+
+    def one_page(conn: Any) -> tuple[int, int, list[Any]]:
+        total = count_matches(sqlite_utils.Database(conn), query)
+        page = _page_number(asked, total, limit)
+        return total, page, _search_hits(conn, query, limit, offset=(page - 1) * limit)
+
+    total, page, found = 0, 1, []
     if query:
         db = datasette.get_database(DATABASE)
-        found = await db.execute_fn(lambda conn: _search_hits(conn, query, limit))
-        hits = [_hit_dict(datasette, hit) for hit in found]
+        total, page, found = await db.execute_fn(one_page)
+    hits = [_hit_dict(datasette, hit) for hit in found]
+    pages = _pages(total, limit)
     if request.url_vars.get("format"):
-        return Response.json({"query": query, "limit": limit, "results": hits})
+        return Response.json(
+            {
+                "query": query,
+                "limit": limit,
+                "total": total,
+                "page": page,
+                "pages": pages,
+                "results": hits,
+            }
+        )
+    first = (page - 1) * limit + 1
     context = {
         "query": query,
         "hits": hits,
         "limit": limit,
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "first": first,
+        "last": first + len(hits) - 1,
+        "previous_url": _search_url(datasette, query, page - 1, limit) if page > 1 else None,
+        "next_url": _search_url(datasette, query, page + 1, limit) if page < pages else None,
         "searchable": bool(fts_query(query)),
         "table_url": datasette.urls.table(DATABASE, "articles"),
     }

@@ -2,9 +2,10 @@
 
 The text side (the spaced copy, the MATCH expression, snippets) is
 archive.fulltext's. Here: the ranked search with snippets (search(): /-/search,
-the best matches above the articles table, `harvester search`), the snippet of
-one article (the articles table's body cells while searching), and the WHERE
-clause that keeps the articles table to the matching articles.
+the best matches above the articles table, `harvester search`), how many
+articles match in all (count_matches()), the snippet of one article (the
+articles table's body cells while searching), and the WHERE clause that keeps
+the articles table to the matching articles.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ CELL_SNIPPET_TOKENS = 24  # a table cell: shorter than a search result's snippet
 # Two steps: rank every match (bm25 alone), then snippets and rows for the best `limit`
 # only, looked up by rowid; a common 2-character query matches a sixth of a 100k archive,
 # and one query doing both would evaluate the phrase match twice over all of them.
+# Equal ranks are ordered by rowid, so pages (`offset`) never repeat or skip a match.
 _RANK_SQL = f"""
 SELECT rowid, bm25(articles_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS rank
 FROM articles_fts WHERE articles_fts MATCH :match
-ORDER BY rank LIMIT :limit
+ORDER BY rank, rowid LIMIT :limit OFFSET :offset
 """
+# The total: the phrase match alone, no ranking and no rows.
+_COUNT_SQL = "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH :match"
 
 
 def snippets_sql(rows: str, tokens: int) -> str:
@@ -73,26 +77,38 @@ class SearchHit:
     status: str = "live"
 
 
+def count_matches(db: sqlite_utils.Database, query: str) -> int:
+    """How many articles match `query` (all terms), as search() finds them."""
+    match = fts_query(query)
+    if not match:
+        return 0
+    return db.execute(_COUNT_SQL, {"match": match}).fetchone()[0]
+
+
 def search(
     db: sqlite_utils.Database,
     query: str,
     limit: int = 20,
     *,
+    offset: int = 0,
     open_mark: str = "<mark>",
     close_mark: str = "</mark>",
     ellipsis: str = ELLIPSIS,
 ) -> list[SearchHit]:
     """Articles matching `query` (all terms), best bm25 first (title weighs 10x).
 
+    The best `limit` after skipping the best `offset` (a page of the ranking).
     Any input is safe (see fts_query); an empty or punctuation-only query finds
     nothing. The snippet comes from the body (up to 32 tokens; a CJK character
     is one token) and reads naturally (no artificial separators between Chinese
-    characters), with matches wrapped in open_mark/close_mark.
+    characters), with matches wrapped in open_mark/close_mark. Within a page,
+    equal ranks are newest first.
     """
     match = fts_query(query)
     if not match or limit <= 0:
         return []
-    ranks = {row[0]: row[1] for row in db.execute(_RANK_SQL, {"match": match, "limit": limit})}
+    bounds = {"match": match, "limit": limit, "offset": max(0, offset)}
+    ranks = {row[0]: row[1] for row in db.execute(_RANK_SQL, bounds)}
     params = snippet_params(match, open_mark, close_mark, ellipsis)
     params["ids"] = json.dumps(list(ranks))
     hits = [

@@ -3,7 +3,8 @@
 Same search as the web pages (archive.search: Chinese words of any length, Latin
 words, all terms required, best bm25 first). One block a hit: title; account ·
 date · status · key; the snippet with the matches highlighted (colours on a
-terminal, `[`…`]` when piped); the Markdown file. Then one summary line.
+terminal, `[`…`]` when piped); the Markdown file. Then one summary line, which
+says how many match in all when there are more than --limit.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rich.text import Text
 from archive.errors import InputError
 from archive.fulltext import CLOSE_MARK, ELLIPSIS, OPEN_MARK, fts_query, marked_parts, tidy_snippet
 from archive.index import SCHEMA_VERSION, SchemaTooNew, open_index, schema_version
-from archive.search import SearchHit, search
+from archive.search import SearchHit, count_matches, search
 
 MATCH_STYLE = "bold black on yellow"
 
@@ -70,6 +71,7 @@ def print_search(archive_dir: Path, query: str, limit: int = 20) -> None:
             db, query, limit, open_mark=OPEN_MARK, close_mark=CLOSE_MARK, ellipsis=ELLIPSIS
         )
         paths = _md_paths(db, [hit.key for hit in hits])
+        total = count_matches(db, query) if len(hits) >= limit else len(hits)
     except sqlite3.DatabaseError as error:
         raise InputError(f"{archive_dir}: search failed ({error})") from None
     finally:
@@ -90,8 +92,11 @@ def print_search(archive_dir: Path, query: str, limit: int = 20) -> None:
         return
     noun = "article matches" if len(hits) == 1 else "articles match"
     summary = f"{len(hits)} {noun} “{query}”, best first."
-    if len(hits) >= limit:
-        summary = f"The best {len(hits)} articles matching “{query}”; use --limit for more."
+    if total > len(hits):
+        summary = (
+            f"The best {len(hits)} of {total} articles matching “{query}”; "
+            f"{total - len(hits)} more with --limit {total}."
+        )
     print_line(summary)
 
 

@@ -13,6 +13,9 @@ mark_status. Bodies are chosen so searches have exact answers:
 - A3 日常随笔 (Neuronlink): 精神很好，经常 … 修复 — 神 and 经 apart, 修复 without 神经.
 - A4 再生医学周报 (BrainLab): archived twice (changed), then deleted on WeChat.
 - A5: a link that was already deleted when first fetched (no content at all).
+
+build_ranked_archive makes a second archive, for paging through results: RANKED_COUNT
+articles all matching RANKED_QUERY, ranked exactly in order (ranked_key(1) best).
 """
 
 from __future__ import annotations
@@ -80,6 +83,20 @@ SEARCHES: dict[str, set[str]] = {
 }
 
 
+RANKED_QUERY = "研究"
+RANKED_COUNT = 120  # more than two pages of /-/search (50 a page)
+BIZ3 = "MzI0NjgxMzU3OQ=="
+
+
+def ranked_key(number: int) -> str:
+    """The key of the ranked archive's article `number` (1 is the best match)."""
+    return f"{BIZ3}:{2651000000 + number}:1"
+
+
+def ranked_title(number: int) -> str:
+    return f"第{number}篇"
+
+
 def url_of(biz: str, mid: str, idx: str) -> str:
     return f"https://mp.weixin.qq.com/s?__biz={biz}&mid={mid}&idx={idx}&sn=0123456789abcdef"
 
@@ -107,9 +124,9 @@ class BuiltArchive:
 
 def _page(key: str, account: str, published: datetime, fetched: datetime, **extra: object) -> Page:
     biz, mid, idx = key.split(":")
+    extra.setdefault("title", TITLES.get(key))
     return Page(
         kind="article",
-        title=TITLES.get(key),
         account=account,
         author="档案测试",
         published_at=published,
@@ -133,6 +150,31 @@ def build_archive(root: Path) -> BuiltArchive:
     db = open_index(root / "archive.db")
     try:
         _save_all(db, built)
+    finally:
+        db.close()
+    return built
+
+
+def build_ranked_archive(root: Path, count: int = RANKED_COUNT) -> BuiltArchive:
+    """`count` articles matching RANKED_QUERY, article n ranked n-th.
+
+    Bodies are equally long, and article n holds the query count + 1 - n times: the more
+    often, the better its bm25 rank. Titles (ranked_title: 第n篇) do not match; article
+    n is published n days before 2026-01-31.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    built = BuiltArchive(root)
+    db = open_index(root / "archive.db")
+    try:
+        for number in range(1, count + 1):
+            key = ranked_key(number)
+            published = datetime(2026, 1, 31, 12, 0, tzinfo=CHINA) - timedelta(days=number)
+            fetched = datetime(2026, 2, 1, 3, 0, tzinfo=UTC)
+            page = _page(key, "研究所", published, fetched, title=ranked_title(number))
+            times = count + 1 - number
+            body = RANKED_QUERY * times + "文字" * (count - times) + "。\n"
+            md_path, body = _write(built, page, key, lambda rel, body=body: body)
+            _save(db, page, key, md_path, body, "v1")
     finally:
         db.close()
     return built

@@ -29,7 +29,7 @@ from archive.index import (
     start_run,
 )
 from archive.index import schema as index_module
-from archive.search import SearchHit, search
+from archive.search import SearchHit, count_matches, search
 from harvester.model import Page
 
 CHINA = timezone(timedelta(hours=8))
@@ -639,6 +639,29 @@ def test_search_ranks_title_matches_first(corpus):
 
 def test_search_respects_limit(corpus):
     assert len(search(corpus, "修复", limit=2)) == 2
+
+
+def test_search_offset_skips_the_best(corpus):
+    assert [hit.key for hit in search(corpus, "修复")] == ["a:1:1", "c:1:1", "e:1:1"]
+    assert [hit.key for hit in search(corpus, "修复", limit=2, offset=1)] == ["c:1:1", "e:1:1"]
+    assert [hit.key for hit in search(corpus, "修复", limit=2, offset=2)] == ["e:1:1"]
+    assert search(corpus, "修复", limit=2, offset=3) == []
+
+
+def test_search_pages_of_equal_ranks_never_repeat_or_skip(db):
+    for number in range(7):  # the same text: every rank is equal
+        save(db, "同样的修复", key=f"same:{number}:1", biz=None, title="同样")
+    pages = [search(db, "修复", limit=3, offset=offset) for offset in (0, 3, 6)]
+    assert [len(hits) for hits in pages] == [3, 3, 1]
+    assert sorted(hit.key for hits in pages for hit in hits) == [f"same:{n}:1" for n in range(7)]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("修复", 3), ("神经", 2), ("PTEN 神经", 1), ("不存在", 0), ("", 0), ("，。", 0)],
+)
+def test_count_matches_counts_every_matching_article(corpus, query, expected):
+    assert count_matches(corpus, query) == expected
 
 
 def test_search_follows_content_updates(corpus):

@@ -18,12 +18,16 @@ from archive_builder import (
     A5,
     BIZ1,
     MISSING_IMAGE_URL,
+    RANKED_COUNT,
+    RANKED_QUERY,
     SEARCHES,
     TITLES,
     BuiltArchive,
     Server,
     build_archive,
+    build_ranked_archive,
     harvester,
+    ranked_key,
     running_server,
 )
 
@@ -41,6 +45,17 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltArchive:
 @pytest.fixture(scope="module")
 def server(built: BuiltArchive):
     with running_server(built.root) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def ranked(tmp_path_factory: pytest.TempPathFactory) -> BuiltArchive:
+    return build_ranked_archive(tmp_path_factory.mktemp("ranked") / "wechat-archive")
+
+
+@pytest.fixture(scope="module")
+def ranked_server(ranked: BuiltArchive):
+    with running_server(ranked.root) as running:
         yield running
 
 
@@ -70,6 +85,55 @@ class Tags(HTMLParser):
 
     def find(self, tag: str) -> list[dict[str, str | None]]:
         return [attrs for name, attrs in self.tags if name == tag]
+
+
+class SearchPage(HTMLParser):
+    """A /-/search page read: its summary, hits (keys), numbering, page links and page label."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.summary = ""
+        self.page_label = ""
+        self.keys: list[str] = []
+        self.start: str | None = None
+        self.links: dict[str, str] = {}  # rel -> href
+        self._in: list[str | None] = []  # the class of each open element
+        self.feed(html)
+        self.summary = " ".join(self.summary.split())
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "li" and values.get("class") == "search-hit":
+            self.keys.append(values["data-key"] or "")
+        if tag == "ol" and values.get("class") == "search-results":
+            self.start = values.get("start")
+        if tag == "a" and values.get("rel"):
+            self.links[values["rel"] or ""] = values.get("href") or ""
+        self._in.append(values.get("class"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._in:
+            self._in.pop()
+
+    def handle_data(self, data: str) -> None:
+        if "search-summary" in self._in:
+            self.summary += data
+        if "search-page" in self._in:
+            self.page_label += data
+
+
+def search_page(server: Server, path: str) -> SearchPage:
+    response = server.get(path)
+    assert response.status == 200, (path, response.status, response.text[:500])
+    return SearchPage(response.text)
+
+
+RANKED_PATH = "/-/search?q=" + quote(RANKED_QUERY)
+FILTER_THEM = "Filter them by account, year, kind or status."
+
+
+def ranked_keys(first: int, last: int) -> list[str]:
+    return [ranked_key(number) for number in range(first, last + 1)]
 
 
 def parse(html: str) -> Tags:
@@ -179,6 +243,80 @@ def test_search_page_shows_highlighted_hits(server: Server) -> None:
     assert f'href="{article_url(A1)}"' in html
     empty = server.get(f"/-/search?q={quote('没有这个词')}")
     assert empty.status == 200 and "No articles match" in empty.text
+
+
+def test_search_page_with_one_page_of_hits_says_how_many(server: Server) -> None:
+    page = search_page(server, f"/-/search?q={quote('神经')}")
+    assert page.summary == f"3 articles match “神经”, best first. {FILTER_THEM}"
+    assert page.links == {} and page.page_label == ""
+    one = search_page(server, f"/-/search?q={quote('PTEN 神经')}")
+    assert one.summary == f"1 article matches “PTEN 神经”, best first. {FILTER_THEM}"
+
+
+# --- paging through many hits (the ranked archive: 120 matches, 50 a page) ----------
+
+
+def test_search_page_counts_every_match_and_shows_the_best_50(ranked_server: Server) -> None:
+    page = search_page(ranked_server, RANKED_PATH)
+    assert page.summary == f"120 articles match “研究”, best first; 1–50 shown. {FILTER_THEM}"
+    assert page.keys == ranked_keys(1, 50)
+    assert page.start == "1"
+    assert page.page_label == "Page 1 of 3"
+    assert page.links == {"next": RANKED_PATH + "&page=2"}
+
+
+def test_search_page_two_shows_the_next_hits_and_a_previous_link(ranked_server: Server) -> None:
+    first = search_page(ranked_server, RANKED_PATH)
+    page = search_page(ranked_server, first.links["next"])
+    assert page.summary == f"120 articles match “研究”, best first; 51–100 shown. {FILTER_THEM}"
+    assert page.keys == ranked_keys(51, 100)
+    assert page.start == "51"
+    assert page.page_label == "Page 2 of 3"
+    assert page.links == {"prev": RANKED_PATH, "next": RANKED_PATH + "&page=3"}
+
+
+def test_search_page_last_page_has_no_next(ranked_server: Server) -> None:
+    page = search_page(ranked_server, RANKED_PATH + "&page=3")
+    assert page.summary == f"120 articles match “研究”, best first; 101–120 shown. {FILTER_THEM}"
+    assert page.keys == ranked_keys(101, RANKED_COUNT)
+    assert page.page_label == "Page 3 of 3"
+    assert page.links == {"prev": RANKED_PATH + "&page=2"}
+
+
+@pytest.mark.parametrize(
+    ("asked", "shown"),
+    [("abc", 1), ("", 1), ("2.5", 1), ("-1", 1), ("0", 1), ("99999", 3), ("4", 3)],
+)
+def test_search_page_nonsense_pages_show_the_first_or_last(
+    ranked_server: Server, asked: str, shown: int
+) -> None:
+    page = search_page(ranked_server, RANKED_PATH + "&page=" + quote(asked))
+    assert page.page_label == f"Page {shown} of 3"
+    first = (shown - 1) * 50 + 1
+    assert page.keys == ranked_keys(first, min(first + 49, RANKED_COUNT))
+
+
+def test_search_page_links_keep_the_page_size(ranked_server: Server) -> None:
+    page = search_page(ranked_server, RANKED_PATH + "&limit=100")
+    assert page.summary == f"120 articles match “研究”, best first; 1–100 shown. {FILTER_THEM}"
+    assert page.links == {"next": RANKED_PATH + "&limit=100&page=2"}
+    last = search_page(ranked_server, page.links["next"])
+    assert last.keys == ranked_keys(101, RANKED_COUNT)
+    assert last.links == {"prev": RANKED_PATH + "&limit=100"}
+
+
+def test_search_json_gives_the_total_and_the_page(ranked_server: Server) -> None:
+    data = json_get(ranked_server, f"/-/search.json?q={quote(RANKED_QUERY)}&page=3")
+    assert {key: data[key] for key in ("query", "limit", "total", "page", "pages")} == {
+        "query": "研究",
+        "limit": 50,
+        "total": 120,
+        "page": 3,
+        "pages": 3,
+    }
+    assert [hit["key"] for hit in data["results"]] == ranked_keys(101, RANKED_COUNT)
+    empty = json_get(ranked_server, f"/-/search.json?q={quote('没有这个词')}&page=7")
+    assert (empty["total"], empty["page"], empty["pages"], empty["results"]) == (0, 1, 1, [])
 
 
 def test_articles_table_search_page(server: Server) -> None:
@@ -325,7 +463,25 @@ def test_cli_search_marks_matches_and_limits(built: BuiltArchive) -> None:
     limited = harvester("search", "神经", "--archive", str(built.root), "--limit", "1")
     assert limited.returncode == 0
     assert KEY_PATTERN.findall(limited.stdout) == [A1]
-    assert "use --limit for more" in limited.stdout
+    assert limited.stdout.rstrip().endswith(
+        "The best 1 of 3 articles matching “神经”; 2 more with --limit 3."
+    )
+
+
+def test_cli_search_with_exactly_limit_matches_has_no_more(built: BuiltArchive) -> None:
+    result = harvester("search", "神经", "--archive", str(built.root), "--limit", "3")
+    assert result.returncode == 0, result.stderr
+    assert len(KEY_PATTERN.findall(result.stdout)) == 3
+    assert result.stdout.rstrip().endswith("3 articles match “神经”, best first.")
+
+
+def test_cli_search_says_how_many_more_match(ranked: BuiltArchive) -> None:
+    result = harvester("search", RANKED_QUERY, "--archive", str(ranked.root))
+    assert result.returncode == 0, result.stderr
+    assert KEY_PATTERN.findall(result.stdout) == ranked_keys(1, 20)
+    assert result.stdout.splitlines()[-1] == (
+        "The best 20 of 120 articles matching “研究”; 100 more with --limit 120."
+    )
 
 
 def test_cli_search_errors_and_no_results(built: BuiltArchive, tmp_path: Path) -> None:

@@ -69,5 +69,8 @@ def from_unix(seconds: float) -> datetime:
 
 
 def local_when(moment: datetime) -> str:
-    """A retry time people read: this machine's local time with its zone."""
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M %Z").strip()
+    """A retry time people read: this machine's local time with its offset (a zone's
+    abbreviation can be ambiguous: CST is China's and Chicago's)."""
+    local = moment.astimezone()
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"

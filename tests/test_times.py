@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from archive.times import CHINA, from_unix, in_china, iso_china, iso_utc, parse_time, utc_stamp
+from archive.times import (
+    CHINA,
+    from_unix,
+    in_china,
+    iso_china,
+    iso_utc,
+    local_when,
+    parse_time,
+    utc_stamp,
+)
 from harvester.cli import main
 
 SEED = """---
@@ -73,3 +83,13 @@ def test_a_seed_date_without_a_zone_gives_the_same_day_in_front_matter_and_path(
     assert written.name.startswith("2020-12-24-时间测试-")
     assert "\ndate: 2020-12-24T20:30:00+08:00\n" in written.read_text(encoding="utf-8")
     capsys.readouterr()
+
+
+def test_a_time_people_read_is_local_time_with_its_offset(monkeypatch):
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        assert local_when(datetime(2026, 12, 3, 0, 30, tzinfo=UTC)) == "2026-12-03 08:30 +08:00"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -154,8 +154,10 @@ def render_cell(
         biz = _row_value(row, "biz")
         if biz:
             href = datasette.urls.path("/-/account/" + quote(str(biz), safe=""))
-            return Markup(f'<a href="{html.escape(href)}">{html.escape(str(value))}</a>')
-        return None
+        else:  # known by name only (from seed files): its articles by name
+            articles = datasette.urls.table(DATABASE, "articles")
+            href = f"{articles}?account={quote(str(value), safe='')}&_sort_desc=published_at"
+        return Markup(f'<a href="{html.escape(href)}">{html.escape(str(value))}</a>')
     if table is None and column == "key" and isinstance(value, str) and value:
         href = html.escape(article_path(datasette, value))
         return Markup(f'<a href="{href}">{html.escape(value)}</a>')

@@ -101,3 +101,12 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not isinstance(data, dict):
         raise ValueError("front matter is not a mapping")
     return {str(k): v for k, v in data.items()}, text[end + 5 :]
+
+
+def with_field(text: str, name: str, value: Any) -> str:
+    """A Markdown file written by the archive with one front-matter field set to `value`
+    (the rest as written); ValueError if its front matter is unreadable."""
+    fields, body = split_front_matter(text)
+    if not fields:
+        raise ValueError("no front matter")
+    return write_front_matter({**fields, name: value}) + body

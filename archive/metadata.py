@@ -122,7 +122,9 @@ def _tables() -> dict[str, dict[str, Any]]:
             "label_column": "nickname",
             "sort": "nickname",
             "columns": {
-                "biz": "The account's __biz id",
+                "id": "Row id",
+                "biz": "The account's __biz id (empty while it is known only by name, from "
+                "seed files)",
                 "nickname": "Account name (links to its articles)",
                 "account_id": "WeChat id (gh_…)",
                 "first_seen": "First archived from (UTC)",

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Mapping
@@ -26,10 +27,12 @@ from archive.files import (
     ImageData,
     StoredImage,
     gzip_raw,
+    resolve_inside,
     store_image_data,
     store_raw,
     write_file,
 )
+from archive.frontmatter import with_field
 from archive.fulltext import search_copy
 from archive.index import (
     ImageEntry,
@@ -148,7 +151,7 @@ def decide(archive: Archive, capture: Capture, rendering: Rendering | None) -> P
             return refuse(
                 NEVER_ARCHIVED, f"{origin}: {page.kind} page; the article was never archived"
             )
-        return Plan("status", key, take_over=take_over)
+        return Plan("status", key, take_over=take_over, md_path=current["md_path"] or "")
     if key is None or rendering is None:
         return refuse(NO_KEY, f"{origin}: the page names no article")
     same = current is not None and current["content_hash"] == rendering.content_hash
@@ -221,11 +224,17 @@ def save(
 
 
 def _save_status(archive: Archive, capture: Capture, plan: Plan) -> str:
+    """A status change is a revision: the Markdown file says it at once, then the row."""
     assert plan.key is not None
+    status = capture.page.kind
+    if plan.md_path:
+        with contextlib.suppress(OSError, ValueError):  # no readable file: rebuild makes it
+            text = resolve_inside(archive.root, plan.md_path).read_text(encoding="utf-8")
+            write_file(archive.root, plan.md_path, with_field(text, "status", status).encode())
     with write_transaction(archive.db):
         if plan.take_over:
             rekey_article(archive.db, plan.take_over, plan.key)
-        changed = mark_status(archive.db, plan.key, capture.page.kind, capture.fetched_at)
+        changed = mark_status(archive.db, plan.key, status, capture.fetched_at)
     return "deleted" if changed else "unchanged"
 
 

@@ -208,6 +208,62 @@ def test_an_index_from_schema_6_says_its_dates_are_the_pages_own(tmp_path, monke
     db.close()
 
 
+def test_an_index_from_schema_7_keeps_its_accounts_and_adds_those_known_by_name(
+    tmp_path, monkeypatch
+):
+    path = tmp_path / "archive.db"
+    with monkeypatch.context() as patched:
+        patched.setattr(index_module, "MIGRATIONS", index_module.MIGRATIONS[:7])
+        patched.setattr(index_module, "SCHEMA_VERSION", 7)
+        old = open_index(path)
+        with old.conn:
+            old.execute(
+                "INSERT INTO accounts VALUES (?, 'Neuronlink', 'gh_1', ?, ?)",
+                [BIZ, "2026-02-01T12:00:00+00:00", "2026-02-02T12:00:00+00:00"],
+            )
+            old.execute(
+                "INSERT INTO articles (key, account, biz, first_fetched_at) VALUES "
+                "(?, 'Neuronlink', ?, ?), ('s:a', '脑科学', NULL, ?), ('s:b', '脑科学', NULL, ?), "
+                "('s:c', 'Neuronlink', NULL, ?)",
+                [KEY, BIZ, "2026-02-01T12:00:00+00:00", *["2026-03-01T00:00:00+00:00"] * 3],
+            )
+            old.execute(
+                "UPDATE articles SET first_fetched_at = ? WHERE key = 's:b'", ["2026-03-02"]
+            )
+        old.close()
+    db = open_index(path)
+    assert db.execute("SELECT * FROM accounts ORDER BY id").fetchall() == [
+        (1, BIZ, "Neuronlink", "gh_1", "2026-02-01T12:00:00+00:00", "2026-02-02T12:00:00+00:00"),
+        (2, None, "脑科学", None, "2026-03-01T00:00:00+00:00", "2026-03-02"),
+    ]
+    assert_clean(db)
+    db.close()
+
+
+def test_an_article_without_a_biz_gives_its_account_a_row_by_name(db):
+    save(db, key="s:A1", biz=None, mid=None, idx=None, account="脑科学", at=T0)
+    save(db, key="s:B2", biz=None, mid=None, idx=None, account="脑科学", at=T1)
+    assert db.execute("SELECT biz, nickname, first_seen, last_seen FROM accounts").fetchall() == [
+        (None, "脑科学", "2026-02-01T12:00:00+00:00", "2026-02-02T12:00:00+00:00")
+    ]
+
+
+def test_an_account_known_by_name_takes_its_biz_from_the_first_article_that_gives_it(db):
+    save(db, key="s:A1", biz=None, mid=None, idx=None, at=T0)
+    save(db, at=T1)
+    assert db.execute(
+        "SELECT id, biz, nickname, first_seen, last_seen FROM accounts"
+    ).fetchall() == [
+        (1, BIZ, "Neuronlink", "2026-02-01T12:00:00+00:00", "2026-02-02T12:00:00+00:00")
+    ]
+
+
+def test_an_article_without_a_biz_adds_no_row_for_an_account_known_by_its_biz(db):
+    save(db, at=T0)
+    save(db, key="s:A1", biz=None, mid=None, idx=None, at=T1)
+    assert db.execute("SELECT biz, nickname FROM accounts").fetchall() == [(BIZ, "Neuronlink")]
+
+
 def test_keys_with_raw_capture_lists_only_articles_that_have_one_in_key_order(db):
     for key in (f"{BIZ}:3:1", f"{BIZ}:1:1"):
         save(db, key=key, mid=key.split(":")[1])
@@ -261,6 +317,7 @@ def test_save_article_upserts_the_account(db):
     rows = list(db.query("SELECT * FROM accounts"))
     assert rows == [
         {
+            "id": 1,
             "biz": BIZ,
             "nickname": "Neuronlink",
             "account_id": "gh_0123456789ab",
@@ -314,10 +371,10 @@ def test_save_article_missing_values_do_not_erase_known_ones(db):
     assert row["published_at"] == "2026-01-26T08:00:16+08:00"
 
 
-def test_save_article_short_link_key_has_no_account(db):
+def test_save_article_short_link_key_has_no_biz_and_an_account_by_name(db):
     assert save(db, key="s:A1E9RPbyYFRLOfhsP7B_Rw", biz=None, mid=None, idx=None) == "new"
     assert get_article(db, "s:A1E9RPbyYFRLOfhsP7B_Rw")["biz"] is None
-    assert db["accounts"].count == 0
+    assert db.execute("SELECT biz, nickname FROM accounts").fetchall() == [(None, "Neuronlink")]
     assert_clean(db)
 
 

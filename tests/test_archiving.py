@@ -130,17 +130,44 @@ def test_changed_article_adds_a_revision_and_keeps_the_old_raw_page(served, arch
     assert "作者修改了这一段。" in body
 
 
-def test_article_deleted_since_archived_is_marked_and_keeps_its_files(served, archive, capsys):
+def test_article_deleted_since_archived_is_marked_and_keeps_its_content(served, archive, capsys):
     url = add_article(served, 105, images=())
     harvester(capsys, "fetch", url, "--archive", str(archive))
     [(md_path,)] = query(archive, "SELECT md_path FROM articles")
-    kept = (archive / md_path).read_bytes()
+    kept = (archive / md_path).read_text(encoding="utf-8")
     served.fault("/s", "deleted")
     code, out, _ = harvester(capsys, "fetch", url, "--refresh", "--archive", str(archive))
     assert code == 0
     assert out.startswith("0 new, 0 updated, 0 unchanged, 1 deleted, 0 failed")
     assert query(archive, "SELECT status FROM articles") == [("deleted",)]
-    assert (archive / md_path).read_bytes() == kept
+    assert (archive / md_path).read_text(encoding="utf-8") == kept.replace(
+        'status: "live"', 'status: "deleted"'
+    )
+
+
+def test_the_markdown_of_a_deleted_article_says_deleted_as_a_rebuild_would(served, archive, capsys):
+    url = add_article(served, 107, images=())
+    harvester(capsys, "fetch", url, "--archive", str(archive))
+    [(md_path,)] = query(archive, "SELECT md_path FROM articles")
+    served.fault("/s", "deleted")
+    harvester(capsys, "fetch", url, "--refresh", "--archive", str(archive))
+    marked = (archive / md_path).read_bytes()
+    code, out, _ = harvester(capsys, "rebuild", "--archive", str(archive))
+    assert (code, out.split(" (")[0]) == (0, "0 new, 0 updated, 1 unchanged, 0 deleted, 0 failed")
+    assert (archive / md_path).read_bytes() == marked
+
+
+def test_an_article_live_again_says_live_in_its_markdown(served, archive, capsys):
+    url = add_article(served, 108, images=())
+    harvester(capsys, "fetch", url, "--archive", str(archive))
+    [(md_path,)] = query(archive, "SELECT md_path FROM articles")
+    live = (archive / md_path).read_bytes()
+    served.fault("/s", "deleted")
+    harvester(capsys, "fetch", url, "--refresh", "--archive", str(archive))
+    served.clear_faults()
+    harvester(capsys, "fetch", url, "--refresh", "--archive", str(archive))
+    assert query(archive, "SELECT status FROM articles") == [("live",)]
+    assert (archive / md_path).read_bytes() == live
 
 
 def test_deleted_page_for_an_unknown_article_is_a_named_failure(served, archive, capsys):
@@ -394,6 +421,22 @@ def test_seed_imported_article_takes_its_full_key_when_fetched(served, archive, 
     )
     assert query(archive, "SELECT key FROM articles") == [(f"{BIZ}:116:1",)]
     assert query(archive, "SELECT DISTINCT article_key FROM revisions") == [(f"{BIZ}:116:1",)]
+
+
+def test_seed_import_fills_the_accounts_table_by_name_and_a_fetch_gives_it_its_biz(
+    served, archive, capsys, tmp_path
+):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    seed_file(folder, "第一篇", "ACC111", ())
+    seed_file(folder, "第二篇", "ACC222", ())
+    harvester(capsys, "import", str(folder), "--no-images", "--archive", str(archive))
+    accounts = "SELECT biz, nickname FROM accounts"
+    assert query(archive, accounts) == [(None, "神经科学")]
+    add_article(served, 117, short_id="ACC111", images=())
+    url = "https://mp.weixin.qq.com/s/ACC111"
+    harvester(capsys, "fetch", url, "--refresh", "--archive", str(archive))
+    assert query(archive, accounts) == [(BIZ, "神经科学")]
 
 
 DATES = "SELECT published_at, year, date_source FROM articles"

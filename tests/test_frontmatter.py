@@ -2,7 +2,9 @@
 
 from datetime import datetime
 
-from archive.frontmatter import split_front_matter, write_front_matter, yaml_value
+import pytest
+
+from archive.frontmatter import split_front_matter, with_field, write_front_matter, yaml_value
 
 
 def test_fields_are_written_in_order_and_none_is_left_out():
@@ -31,3 +33,18 @@ def test_what_is_written_reads_back_with_dates_as_written():
     meta, body = split_front_matter(write_front_matter(fields) + "正文\n")
     assert meta == fields and body == "正文\n"
     assert not isinstance(meta["date"], datetime)
+
+
+def test_with_field_changes_one_field_and_keeps_the_rest_as_written():
+    text = write_front_matter(
+        {"title": "标题", "date": "2026-01-01T08:00:00+08:00", "draft": False, "status": "live"}
+    )
+    assert with_field(text + "正文\n", "status", "deleted") == (
+        '---\ntitle: "标题"\ndate: 2026-01-01T08:00:00+08:00\ndraft: false\n'
+        'status: "deleted"\n---\n正文\n'
+    )
+
+
+def test_with_field_refuses_a_file_without_front_matter():
+    with pytest.raises(ValueError, match="no front matter"):
+        with_field("正文\n", "status", "deleted")

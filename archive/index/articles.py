@@ -113,21 +113,39 @@ def _update_article(db: sqlite_utils.Database, key: str, values: Mapping[str, An
     db.execute(f"UPDATE articles SET {sets} WHERE key = ?", [*values.values(), key])
 
 
+# How an account row already there takes in a new sighting.
+_SEEN = """nickname = coalesce(excluded.nickname, nickname),
+    account_id = coalesce(excluded.account_id, account_id),
+    first_seen = min(coalesce(first_seen, excluded.first_seen), excluded.first_seen),
+    last_seen = max(coalesce(last_seen, excluded.last_seen), excluded.last_seen)"""
+
+
 def _upsert_account(
     db: sqlite_utils.Database, biz: str | None, page: ArticleFields | None, at: str
 ) -> None:
-    if not biz:
-        return
-    db.execute(
-        """INSERT INTO accounts (biz, nickname, account_id, first_seen, last_seen)
-        VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT(biz) DO UPDATE SET
-            nickname = coalesce(excluded.nickname, nickname),
-            account_id = coalesce(excluded.account_id, account_id),
-            first_seen = min(coalesce(first_seen, excluded.first_seen), excluded.first_seen),
-            last_seen = max(coalesce(last_seen, excluded.last_seen), excluded.last_seen)""",
-        [biz, page.account if page else None, page.account_id if page else None, at, at],
-    )
+    """The article's account: by biz when the page gives it (taking over the row of the same
+    name that had none), else by name, unless an account of that name is known already."""
+    name = page.account if page else None
+    seen = [at, at]
+    if biz:
+        db.execute(
+            "UPDATE accounts SET biz = ? WHERE biz IS NULL AND nickname = ? "
+            "AND NOT EXISTS (SELECT 1 FROM accounts WHERE biz = ?)",
+            [biz, name, biz],
+        )
+        db.execute(
+            f"""INSERT INTO accounts (biz, nickname, account_id, first_seen, last_seen)
+            VALUES (?, ?, ?, ?, ?) ON CONFLICT(biz) DO UPDATE SET {_SEEN}""",
+            [biz, name, page.account_id if page else None, *seen],
+        )
+    elif name:
+        db.execute(
+            f"""INSERT INTO accounts (nickname, first_seen, last_seen)
+            SELECT ?, ?, ?
+            WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE nickname = ? AND biz IS NOT NULL)
+            ON CONFLICT(nickname) WHERE biz IS NULL DO UPDATE SET {_SEEN}""",
+            [name, *seen, name],
+        )
 
 
 def _add_revision(db: sqlite_utils.Database, key: str, at: str, change: str, **values: Any) -> None:

@@ -14,6 +14,7 @@ makes it and says why). `articles_fts` is an external-content FTS5 index over
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -218,6 +219,41 @@ def _m007_date_source(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE articles SET date_source = 'page' WHERE published_at IS NOT NULL")
 
 
+def _m008_accounts_by_name(db: sqlite_utils.Database) -> None:
+    """A seed file names its account but not its biz: such an account is a row too (biz
+    NULL, one per name) until a fetched article of that name gives it its biz. The table
+    gets its own id (rebuilt, as SQLite changes a primary key), and the accounts of the
+    articles already archived without a biz are added."""
+    db.execute(
+        """CREATE TABLE accounts_new (
+    id INTEGER PRIMARY KEY,
+    biz TEXT UNIQUE,
+    nickname TEXT,
+    account_id TEXT,
+    first_seen TEXT,
+    last_seen TEXT
+)"""
+    )
+    db.execute(
+        "INSERT INTO accounts_new (biz, nickname, account_id, first_seen, last_seen) "
+        "SELECT biz, nickname, account_id, first_seen, last_seen FROM accounts "
+        "ORDER BY first_seen, biz"
+    )
+    db.execute("DROP TABLE accounts")
+    db.execute("ALTER TABLE accounts_new RENAME TO accounts")
+    db.execute(
+        "CREATE UNIQUE INDEX idx_accounts_unattributed ON accounts(nickname) WHERE biz IS NULL"
+    )
+    db.execute(
+        """INSERT INTO accounts (nickname, first_seen, last_seen)
+        SELECT account, min(first_fetched_at), max(coalesce(last_checked_at, first_fetched_at))
+        FROM articles
+        WHERE biz IS NULL AND account IS NOT NULL
+            AND account NOT IN (SELECT nickname FROM accounts WHERE nickname IS NOT NULL)
+        GROUP BY account ORDER BY min(first_fetched_at), account"""
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _m001_core,
     _m002_search,
@@ -226,6 +262,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _m005_raw_capture_index,
     _m006_fts_automerge,
     _m007_date_source,
+    _m008_accounts_by_name,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -260,6 +297,8 @@ def migrate(db: sqlite_utils.Database) -> int:
             if _check_not_newer(db) >= version:
                 continue
             migration(db)
+            if db.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                raise sqlite3.IntegrityError(f"migration {version} broke a foreign key")
             db.execute(
                 "INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 (version, migration.__name__.lstrip("_"), iso_utc(None)),
@@ -274,15 +313,16 @@ def open_index(path: Path) -> sqlite_utils.Database:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(path)
     db.execute("PRAGMA busy_timeout = 10000")
-    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA foreign_keys = OFF")
     db.execute("PRAGMA journal_mode = WAL")
     # Savepoints (one per article saved in a batch) keep their journals in memory, not
     # in a temporary file each; an 8 MB page cache holds most of a batch's pages.
     db.execute("PRAGMA temp_store = MEMORY")
     db.execute("PRAGMA cache_size = -8000")
     try:
-        migrate(db)
+        migrate(db)  # foreign keys off, as SQLite asks for schema changes; checked after each
     except BaseException:
         db.close()
         raise
+    db.execute("PRAGMA foreign_keys = ON")
     return db

@@ -31,6 +31,7 @@ from archive_builder import (
     running_server,
 )
 
+from archive.datasette_plugin import render_cell
 from archive.fulltext import CJK_SEP
 from archive.render import render_markdown, safe_href, stored_image_path
 
@@ -435,6 +436,34 @@ def test_account_page_lists_its_articles(server: Server) -> None:
     assert "biz=" in response.url
     assert TITLES[A1] in response.text and TITLES[A3] in response.text
     assert TITLES[A2] not in response.text
+
+
+class FakeUrls:
+    """The two Datasette URL builders render_cell uses (a unit test: no server)."""
+
+    def path(self, path: str) -> str:
+        return path
+
+    def table(self, database: str, table: str) -> str:
+        return f"/{database}/{table}"
+
+
+class FakeDatasette:
+    urls = FakeUrls()
+
+
+@pytest.mark.parametrize(
+    ("biz", "href"),
+    [
+        ("MzA=", "/-/account/MzA%3D"),
+        (None, "/archive/articles?account=%E8%84%91%E7%A7%91%E5%AD%A6&amp;_sort_desc=published_at"),
+    ],
+    ids=["by biz", "by name only"],
+)
+def test_an_account_name_links_to_its_articles(biz: str | None, href: str) -> None:
+    row = {"biz": biz, "nickname": "脑科学"}
+    cell = render_cell(row, "脑科学", "nickname", "accounts", "archive", FakeDatasette())
+    assert str(cell) == f'<a href="{href}">脑科学</a>'
 
 
 # --- the terminal -----------------------------------------------------------------------

@@ -16,8 +16,6 @@ _LANG_CLASS = re.compile(r"(?:^|\s)(?:language|lang|code-snippet_{1,2})-?([A-Za-
 _NOT_LANGS = frozenset({"fix", "nowrap", "line-index", "outer", "custom", "hljs", "none", "plain"})
 _SAFE_LANG = re.compile(r"[A-Za-z0-9_+#.-]{1,30}")
 _BACKTICKS = re.compile(r"`+")
-
-
 _PRE_CONTAINER_CSS = "table, h1, h2, h3, h4, h5, h6, blockquote, pre, li, figure"
 _PRE_LINE_CSS = "div, p, section, li, tr, article"
 

@@ -45,15 +45,13 @@ from harvester.markdown.tags import (
 )
 from harvester.markdown.text import brackets, clean_text, escape_text, has_content
 
+# The image map of the conversion under way (set by api for each call).
 IMAGE_MAP: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
     "image_map", default=None
 )
 
-
 _BR_RUN = re.compile(rf"[ ]*(?:{BR}[ ]*)+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
-
-
 # An image, or a linked image, inside a heading: it moves to a line of its own.
 _HEADING_IMAGE = re.compile(
     rf"{L_O}{IM_O}[^{L_M}]*{L_M}[^{L_C}]*{L_C}{L_M}[^{L_C}]*{L_C}|{IM_O}[^{L_M}]*{L_M}[^{L_C}]*{L_C}"

@@ -15,7 +15,8 @@ from harvester.markdown.text import brackets, clean_text, escape_text
 
 
 class EmbedRules:
-    """The converter's rules for WeChat embeds (markdownify finds them by name)."""
+    """The converter's rules for WeChat embeds, found by name as markdownify finds its own;
+    listed before MarkdownConverter in Converter's bases, so they win over its convert_video."""
 
     def _embed_line(self, label: str, url: str | None, parent_tags) -> str:
         label = brackets(escape_text(clean_text(label).strip(), link=bool(url)))

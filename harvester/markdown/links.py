@@ -13,8 +13,6 @@ from harvester.markdown.sentinels import BR, HB, KIND_RE, L_C, L_M, L_O, LS, SEN
 from harvester.markdown.text import ZERO_WIDTH, has_content
 
 _URL_JUNK = re.compile(f"[\x00-\x1f\x7f{SENTINEL_CHARS}{ZERO_WIDTH}\u200d]")
-
-
 _HEADING_LINE = re.compile(r"#{1,6} ")
 
 

@@ -50,9 +50,7 @@ VISIBLE = {
 # Sentinels that are part of link/image syntax: never moved across emphasis markers.
 STRUCTURAL = frozenset(L_O + L_M + L_C + IM_O + HB + P_DEST)
 
-
 SENTINEL_CHARS = "".join(chr(c) for c in range(0xFDD0, 0xFDF0))
 SENTINEL_SET = frozenset(SENTINEL_CHARS)
-
-
+# The kind of a line: its first kind sentinel (after any quote or list prefix).
 KIND_RE = re.compile(f"[{KINDS}]")

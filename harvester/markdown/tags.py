@@ -25,7 +25,6 @@ DROP_TAGS = [
     "colgroup",
 ]
 
-
 # Attributes the converter reads; no other attribute is copied into its tree.
 _KEEP_ATTRS = {
     "a": frozenset({"href"}),
@@ -143,6 +142,4 @@ HEADING_BREAKERS = frozenset(
     ]
 )
 MEDIA = frozenset({"img", "iframe"})
-
-
 CODE_BLOCKISH = frozenset({"div", "p", "section", "li", "tr", "article", "ne-p"})

@@ -21,10 +21,7 @@ TEXT_TABLE = str.maketrans(
 STRAY_ZWJ = re.compile(r"\u200d(?![\U0001f000-\U0001faff\u2600-\u27bf\u2640\u2642\u2695])")
 _WS = re.compile(r"[ \t\n\r\f\v]+")
 _SPECIAL_TEXT = re.compile(f"[{SENTINEL_CHARS}{ZERO_WIDTH}\u200d\u00a0\u2000-\u200a\u202f\u205f]")
-
-
 _CONTENT_CHAR = re.compile(rf"[^\s{SENTINEL_CHARS}]")
-
 
 _ESCAPE = re.compile(r"\\(?=[!-/:-@\[-`{-~]|$)|`|<(?=[A-Za-z/!?]|$)|&(?=#?\w+;|$)|[*_~]")
 _ESCAPE_LINK = re.compile(r"\\(?=[!-/:-@\[-`{-~]|$)|`|<(?=[A-Za-z/!?]|$)|&(?=#?\w+;|$)|[*_~\[\]]")

@@ -26,10 +26,10 @@ PROCESS = re.compile(r"process (\d+):")
 # sample that starts with one of these decides its phase.
 WORKER_PHASES = (
     ("read and parse the source file", "read_source (harvester/reader.py"),
-    ("pre-clean (lexbor)", "_preclean (harvester/markdown.py"),
+    ("pre-clean (lexbor)", "preclean (harvester/markdown/preclean.py"),
     ("copy into the converter's tree", "from_lexbor (harvester/htmltree.py"),
-    ("resolve sentinels (_finish)", "_finish (harvester/markdown.py"),
-    ("convert (markdownify subclass)", "convert_soup (harvester/markdown.py"),
+    ("resolve sentinels (finish)", "finish (harvester/markdown/finish.py"),
+    ("convert (markdownify subclass)", "convert_soup (harvester/markdown/converter.py"),
     ("find links to other articles", "find_article_links (harvester/links.py"),
     ("search copy (CJK spacing)", "search_copy (archive/fulltext.py"),
     ("gzip the raw page", "gzip_raw (archive/files.py"),

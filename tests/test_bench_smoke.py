@@ -128,7 +128,10 @@ def test_profile_samples_are_put_in_the_phase_of_their_innermost_named_frame() -
         [
             f"{main};main (harvester/cli.py:1);save_article (archive/index/articles.py:9) {RATE}",
             f"{main};Archive.save (harvester/archiver.py:5);write_atomic (archive/files.py:2) 5",
-            f"{main};{worker};prepare (harvester/jobs.py:1);_preclean (harvester/markdown.py:3) 10",
+            (
+                f"{main};{worker};prepare (harvester/jobs.py:1);"
+                "preclean (harvester/markdown/preclean.py:3) 10"
+            ),
             f"{main};{worker};prepare (harvester/jobs.py:1) 15",
             f"{main} 20",
         ]

@@ -1,0 +1,117 @@
+"""Links: WeChat article links made canonical, destinations CommonMark parses back to the
+same URL, and markers (a link's, or emphasis) put around every inline piece of a text, since
+neither can span blocks."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from harvester.errors import InputError
+from harvester.links import parse_link
+from harvester.markdown.sentinels import BR, HB, KIND_RE, L_C, L_M, L_O, LS, SENTINEL_CHARS
+from harvester.markdown.text import ZERO_WIDTH, has_content
+
+_URL_JUNK = re.compile(f"[\x00-\x1f\x7f{SENTINEL_CHARS}{ZERO_WIDTH}\u200d]")
+_HEADING_LINE = re.compile(r"#{1,6} ")
+
+
+@functools.lru_cache(maxsize=4096)
+def article_url(url: str) -> str:
+    """Links to other WeChat articles point at the article's canonical URL."""
+    try:
+        return parse_link(url).url
+    except InputError:  # LinkError: an album, profile or other page that is not an article
+        return url
+    except Exception:  # a link parse_link chokes on stays as written; conversion goes on
+        return url
+
+
+def dest(url: str) -> str:
+    """A link destination CommonMark parses back to the same URL."""
+    url = _URL_JUNK.sub("", url).strip()
+    url = (
+        url.replace("\\", "%5C")
+        .replace(" ", "%20")
+        .replace("<", "%3C")
+        .replace(">", "%3E")
+        .replace("|", "%7C")
+        .replace("(", "\\(")
+        .replace(")", "\\)")
+    )
+    return re.sub(r"&(?=#?\w+;)", r"\\&", url)
+
+
+def link(text: str, url: str) -> str:
+    return L_O + text + L_M + dest(url) + L_C
+
+
+def absolute(url: str) -> str:
+    url = url.strip()
+    if url.startswith("//"):
+        return "https:" + url
+    if url.startswith("/"):
+        return "https://mp.weixin.qq.com" + url
+    return url
+
+
+def wrap_segments(text: str, opener: str, closer: str) -> str:
+    """Put opener/closer around every inline piece of `text` (split at <br> and block lines)."""
+
+    def wrap_inline(run: str) -> str:
+        if BR not in run:
+            return opener + run + closer if run.strip() else run
+        return BR.join(opener + p + closer if p.strip() else p for p in run.split(BR))
+
+    if "\n" not in text:
+        return wrap_inline(text)
+    out = []
+    for line in text.split("\n"):
+        m = KIND_RE.search(line)
+        if m is None:
+            out.append(wrap_inline(line))
+        elif line[m.start()] == LS:
+            start = m.end()
+            end = len(line) - 1 if line.endswith(HB) else len(line)
+            body = line[start:end]
+            out.append(
+                line[:start] + (opener + body + closer if body.strip() else body) + line[end:]
+            )
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def link_segments(text: str, url: str) -> str:
+    """A link around every inline piece of `text` (links cannot span blocks)."""
+    closing = L_M + dest(url) + L_C
+
+    def one(run: str) -> str:
+        stripped = run.strip(" ")
+        if not has_content(stripped):
+            return run
+        lead = " " if run.startswith(" ") else ""
+        trail = " " if run.endswith(" ") else ""
+        return lead + L_O + stripped + closing + trail
+
+    def inline(run: str) -> str:
+        if BR not in run:
+            return one(run)
+        return BR.join(one(p) for p in run.split(BR))
+
+    if "\n" not in text:
+        return inline(text)
+    out = []
+    for line in text.split("\n"):
+        m = KIND_RE.search(line)
+        if m is None:
+            out.append(inline(line))
+        elif line[m.start()] == LS:
+            start = m.end()
+            end = len(line) - 1 if line.endswith(HB) else len(line)
+            out.append(line[:start] + one(line[start:end]) + line[end:])
+        elif heading := _HEADING_LINE.match(line, m.end()):
+            out.append(line[: heading.end()] + one(line[heading.end() :]))
+        else:
+            out.append(line)
+    return "\n".join(out)

@@ -1,0 +1,226 @@
+"""Stage 1, the pre-clean (selectolax/lexbor, fast): the passes in `PASSES`, in order, drop
+what a reader never sees, turn lazy, SVG, formula, sticker and background images into plain
+`<img src>`, reduce code `<pre>` to its text, and unwrap the inline wrappers and the sections
+that only hold blocks, so the converter walks a much smaller tree. Each pass relies on the
+ones before it (the code `<pre>` pass sees every image resolved; the unwrapping comes last).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+
+from selectolax.lexbor import LexborHTMLParser
+
+from harvester.markdown.code import flatten_pre
+from harvester.markdown.tags import BLOCK_TAGS, DROP_TAGS
+from harvester.markdown.text import as_text
+
+_HIDDEN_CSS = ",".join(DROP_TAGS) + ",[hidden]"
+_IMAGE_SRC_ATTRS = ("data-src", "src", "data-original", "data-backsrc", "data-lazy-src")
+_IMAGE_EMBED_TYPES = ("svg", "image/", "png", "jpeg", "jpg", "gif", "webp")
+_BACKGROUND_CSS = '[style*="url("], [data-lazy-bgimg]'
+_BG_URL = re.compile(r"""background(?:-image)?\s*:[^;]*?url\(\s*(['"]?)(.*?)\1\s*\)""", re.I | re.S)
+_NO_BACKGROUND = ("pre", "code")
+_GUTTER_CSS = 'ul[class*="line-index"], ul[class*="linenums"], .code-snippet__line-index'
+_HEADING_PARAGRAPH_CSS = "h1 p, h2 p, h3 p, h4 p, h5 p, h6 p"
+_UNWRAP_TAGS = ["span", "font", "label", "ne-text"]
+_BLOCK_WRAPPER_CSS = "section, div"
+
+
+def _image_src(attrs: dict) -> str:
+    """The real URL of an <img>: lazy `data-src` first, then `src`, never a data: URI."""
+    for key in _IMAGE_SRC_ATTRS:
+        value = (attrs.get(key) or "").strip()
+        if value and not value.lower().startswith("data:"):
+            return value
+    return ""
+
+
+def _new_img(tree: LexborHTMLParser, src: str, alt: str = ""):
+    img = tree.create_node("img")
+    img.attrs["src"] = src
+    if alt:
+        img.attrs["alt"] = alt
+    return img
+
+
+def _prepend(node, child) -> None:
+    first = node.child
+    if first is not None:
+        first.insert_before(child)
+    else:
+        node.insert_child(child)
+
+
+def _inside(node, tags: Iterable[str]) -> bool:
+    tags = set(tags)
+    parent = node.parent
+    while parent is not None:
+        if parent.tag in tags:
+            return True
+        parent = parent.parent
+    return False
+
+
+def drop_hidden(tree: LexborHTMLParser, root) -> None:
+    """Scripts, styles, editor markers and [hidden] elements: nothing a reader sees."""
+    for node in root.css(_HIDDEN_CSS):
+        node.decompose()
+
+
+def resolve_lazy_images(tree: LexborHTMLParser, root) -> None:
+    """Lazy images: the converter and image_urls() only ever look at src."""
+    for img in root.css("img"):
+        attrs = img.attributes
+        src = _image_src(attrs)
+        if not src:
+            img.decompose()
+            continue
+        alt = (attrs.get("alt") or "").strip()
+        for key in list(attrs):
+            del img.attrs[key]
+        img.attrs["src"] = src
+        if alt:
+            img.attrs["alt"] = alt
+
+
+def svg_images(tree: LexborHTMLParser, root) -> None:
+    """SVG layouts: <image href> become images next to the SVG (its text stays where it is)."""
+    for image in root.css("image"):
+        attrs = image.attributes
+        src = (attrs.get("href") or attrs.get("xlink:href") or "").strip()
+        if src and not src.lower().startswith("data:"):
+            svg = image.parent
+            while svg is not None and svg.tag != "svg":
+                svg = svg.parent
+            (svg or image).insert_before(_new_img(tree, src))
+        image.decompose()
+
+
+def embed_images(tree: LexborHTMLParser, root) -> None:
+    """<embed> pictures: SVG formulas (alt = the LaTeX the editor kept) and images."""
+    for embed in root.css("embed"):
+        attrs = embed.attributes
+        src = (attrs.get("src") or attrs.get("data-src") or "").strip()
+        kind = (attrs.get("data-type") or "").lower()
+        if (
+            src
+            and not src.lower().startswith("data:")
+            and (any(t in kind for t in _IMAGE_EMBED_TYPES) or "mmbiz" in src)
+        ):
+            formula = ""
+            parent = embed.parent
+            for _ in range(3):
+                if parent is None:
+                    break
+                formula = parent.attributes.get("data-formula") or ""
+                if formula:
+                    break
+                parent = parent.parent
+            embed.insert_before(_new_img(tree, src, " ".join(formula.split())))
+        embed.decompose()
+
+
+def sticker_images(tree: LexborHTMLParser, root) -> None:
+    """Emoji stickers are images of their emoji."""
+    for sticker in root.css("mp-common-sticker"):
+        src = (sticker.attributes.get("data-emoji_url") or "").strip()
+        if src and not src.lower().startswith("data:"):
+            sticker.insert_before(_new_img(tree, src))
+        sticker.decompose()
+
+
+def background_images(tree: LexborHTMLParser, root) -> None:
+    """background-image:url(…) (and WeChat's lazy data-lazy-bgimg) become an image inside the
+    element, before its content. The mdnice window-dots decoration inside <pre> is skipped."""
+    for node in root.css(_BACKGROUND_CSS):
+        if node.tag in _NO_BACKGROUND or _inside(node, _NO_BACKGROUND):
+            continue
+        attrs = node.attributes
+        urls = [m.group(2).strip() for m in _BG_URL.finditer(attrs.get("style") or "")]
+        lazy = (attrs.get("data-lazy-bgimg") or "").strip()
+        if lazy and not urls:
+            urls = [lazy]
+        for url in reversed(urls):
+            url = html.unescape(url).strip().strip("'\"")
+            if url and not url.lower().startswith("data:"):
+                _prepend(node, _new_img(tree, url))
+
+
+def drop_code_gutters(tree: LexborHTMLParser, root) -> None:
+    """WeChat code snippets: the line-number gutter is a <ul> of empty <li>."""
+    for gutter in root.css(_GUTTER_CSS):
+        gutter.decompose()
+
+
+def flatten_pres(tree: LexborHTMLParser, root) -> None:
+    for pre in root.css("pre"):
+        flatten_pre(tree, pre)
+
+
+def unwrap_heading_paragraphs(tree: LexborHTMLParser, root) -> None:
+    """A heading shows only text: the paragraphs an editor put in one are runs of it."""
+    for para in root.css(_HEADING_PARAGRAPH_CSS):
+        para.insert_after(" ")
+        para.unwrap()
+
+
+def unwrap_inline_wrappers(tree: LexborHTMLParser, root) -> None:
+    root.unwrap_tags(_UNWRAP_TAGS, delete_empty=True)
+
+
+def unwrap_block_only_wrappers(tree: LexborHTMLParser, root) -> None:
+    """Editors nest <section> ten deep. A wrapper holding only blocks adds nothing to the
+    Markdown, so drop it here rather than copy it into the converter's tree."""
+    for node in root.css(_BLOCK_WRAPPER_CSS):
+        for child in node.iter(include_text=True):
+            tag = child.tag
+            if tag == "-text":
+                if (child.text_content or "").strip():
+                    break
+            elif tag != "-comment" and tag not in BLOCK_TAGS:
+                break
+        else:
+            node.unwrap()
+
+
+PASSES = (
+    drop_hidden,
+    resolve_lazy_images,
+    svg_images,
+    embed_images,
+    sticker_images,
+    background_images,
+    drop_code_gutters,
+    flatten_pres,
+    unwrap_heading_paragraphs,
+    unwrap_inline_wrappers,
+    unwrap_block_only_wrappers,
+)
+
+
+def preclean(body_html: str):
+    """Parse and normalise a body fragment; returns (tree, root node)."""
+    tree = LexborHTMLParser(body_html)
+    root = tree.body
+    if root is None:
+        return tree, None
+    for run_pass in PASSES:
+        run_pass(tree, root)
+    return tree, root
+
+
+def image_urls(body_html: str) -> list[str]:
+    """Every image URL in the body, in order, once each: img data-src/src, background-image
+    url(…) in style attributes, SVG <image>, formula <embed> and stickers; never data: URIs."""
+    try:
+        _tree, root = preclean(as_text(body_html))
+    except Exception:
+        return []
+    return [] if root is None else image_srcs(root)
+
+
+def image_srcs(root) -> list[str]:
+    return list(dict.fromkeys(src for img in root.css("img") if (src := img.attributes.get("src"))))

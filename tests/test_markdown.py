@@ -526,6 +526,45 @@ def test_javascript_link_becomes_plain_text():
     assert html_to_markdown(html) == "阅读原文\n"
 
 
+@pytest.mark.parametrize(
+    "href",
+    [
+        "java&#x09;script:alert(1)",
+        "java\nscript:alert(1)",
+        "&#x01;javascript:alert(1)",
+        "javascript&#x3A;alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "java\u200bscript:alert(1)",
+        "vbscript:msgbox(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "file:///etc/passwd",
+    ],
+)
+def test_a_link_a_browser_would_run_or_open_locally_keeps_only_its_text(href):
+    html = body(f'<p><a href="{href}">点我</a></p>')
+    assert html_to_markdown(html) == "点我\n"
+
+
+@pytest.mark.parametrize(
+    ("href", "markdown"),
+    [
+        ("https://example.com/a", "[点我](https://example.com/a)\n"),
+        ("mailto:editor@example.com", "[点我](mailto:editor@example.com)\n"),
+        ("tel:+8610123", "[点我](tel:+8610123)\n"),
+        ("notes/a.html", "[点我](notes/a.html)\n"),
+    ],
+)
+def test_web_mail_phone_and_relative_links_are_kept(href, markdown):
+    assert html_to_markdown(body(f'<p><a href="{href}">点我</a></p>')) == markdown
+
+
+@pytest.mark.parametrize(
+    "src", ["java&#x09;script:alert(1)", "vbscript:x", "file:///etc/passwd", "blob:x"]
+)
+def test_an_image_from_anywhere_but_the_web_is_dropped(src):
+    assert html_to_markdown(body(f'<p>图<img src="{src}"></p>')) == "图\n"
+
+
 def test_link_without_href_becomes_plain_text():
     html = body("<p><a>无链接</a></p>")
     assert html_to_markdown(html) == "无链接\n"

@@ -14,7 +14,15 @@ from markdownify import MarkdownConverter
 from harvester.htmltree import Element, Text
 from harvester.markdown.code import clean_code, code_language, code_span, code_text, fenced
 from harvester.markdown.embeds import EmbedRules
-from harvester.markdown.links import absolute, article_url, dest, link_segments, wrap_segments
+from harvester.markdown.links import (
+    IMAGE_SCHEMES,
+    absolute,
+    allowed_url,
+    article_url,
+    dest,
+    link_segments,
+    wrap_segments,
+)
 from harvester.markdown.sentinels import (
     BR,
     D_C,
@@ -340,10 +348,9 @@ class Converter(EmbedRules, MarkdownConverter):
     def convert_a(self, el, text, parent_tags):
         text = brackets(text)
         href = (el.get("href") or "").strip()
-        lowered = href.lower()
-        if not href or href.startswith("#") or lowered.startswith(("javascript:", "data:")):
+        url = allowed_url(absolute(href)) if href and not href.startswith("#") else None
+        if not url:
             return text
-        url = absolute(href)
         if "mp.weixin.qq.com" in url.lower():
             url = article_url(url)
         if not has_content(text):
@@ -354,7 +361,7 @@ class Converter(EmbedRules, MarkdownConverter):
 
     def convert_img(self, el, text, parent_tags):
         src = (el.get("src") or "").strip()
-        if not src or src.lower().startswith("data:"):
+        if not src or allowed_url(src, IMAGE_SCHEMES) is None:
             return ""
         mapping = IMAGE_MAP.get()
         if mapping is not None:

@@ -14,6 +14,25 @@ from harvester.markdown.text import ZERO_WIDTH, has_content
 
 _URL_JUNK = re.compile(f"[\x00-\x1f\x7f{SENTINEL_CHARS}{ZERO_WIDTH}\u200d]")
 _HEADING_LINE = re.compile(r"#{1,6} ")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+# What a link may point to; anything else (javascript:, vbscript:, data:, file:…) keeps
+# only its text. Images: the web only.
+LINK_SCHEMES = frozenset({"http", "https", "mailto", "tel", "weixin"})
+IMAGE_SCHEMES = frozenset({"http", "https"})
+
+
+def allowed_url(url: str, schemes: frozenset[str] = LINK_SCHEMES) -> str | None:
+    """`url` cleaned as `dest` cleans it, or None when its scheme is not allowed.
+
+    The scheme is read after the cleaning, as a browser reads it after dropping tabs,
+    newlines and leading controls (WHATWG URL parsing): `java&#x09;script:` and
+    `\x01javascript:` are javascript: links, and the Markdown would hold them so.
+    """
+    cleaned = _URL_JUNK.sub("", url).strip()
+    scheme = _SCHEME.match(cleaned)
+    if scheme is not None and scheme.group(1).lower() not in schemes:
+        return None
+    return cleaned
 
 
 @functools.lru_cache(maxsize=4096)

@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from archive.errors import InputError
 from archive.names import safe_component
+from archive.svg import active_content
 from archive.times import utc_stamp
 
 
@@ -272,8 +273,10 @@ def identify_image(data: bytes) -> ImageData:
     """Type, digest and size of image bytes; ValueError if they are not an image. No I/O."""
     sniffed = sniff_image(data)
     if sniffed is None:
-        raise ValueError("content is not a recognised image")
+        raise ValueError("not an image")
     ext, mime = sniffed
+    if ext == "svg" and (active := active_content(data)) is not None:
+        raise ValueError(f"an SVG that could run code ({active}): kept as a remote link")
     width, height = (None, None) if ext == "svg" else image_size(data)
     return ImageData(data, hashlib.sha256(data).hexdigest(), ext, mime, width, height)
 

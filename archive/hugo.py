@@ -47,6 +47,7 @@ from archive.hugo_manifest import read_manifest, write_manifest
 from archive.hugo_site import STATIC_IMAGES, inside_site, site_root, write_scaffold
 from archive.index import open_index
 from archive.names import CONTENT_DIR, key_hash, page_relpath
+from archive.svg import active_content
 from archive.times import parse_time
 
 # Archive front-matter keys renamed on export (Hugo gives these names a meaning).
@@ -140,6 +141,7 @@ class ExportSummary:
     images_copied: int = 0
     images_removed: int = 0
     images_missing: int = 0
+    images_withheld: int = 0  # SVGs that could run code when opened: never published
     not_archived: int = 0
     skipped: list[str] = field(default_factory=list)
     written_paths: list[str] = field(default_factory=list)
@@ -163,6 +165,9 @@ class ExportSummary:
             line += ", ...)" if len(self.skipped) > 1 else ")"
         if self.images_missing:
             line += f"; {self.images_missing} images missing from the archive"
+        if self.images_withheld:
+            plural = "s" if self.images_withheld != 1 else ""
+            line += f"; {self.images_withheld} SVG image{plural} that could run code not published"
         return line
 
 
@@ -400,6 +405,9 @@ def _place_images(
         site_image = f"static/{image}"
         if not source.is_file():
             summary.images_missing += 1
+            continue
+        if source.suffix == ".svg" and active_content(source.read_bytes()) is not None:
+            summary.images_withheld += 1  # stored by an older version; never published
             continue
         if site_image not in images:
             images.add(site_image)

@@ -51,8 +51,8 @@ def fetch_images(
             return identify_image(response.content)
         except (FetchError, InputError) as error:
             return str(error)
-        except ValueError:
-            return f"{url}: not an image"
+        except ValueError as error:  # not an image, or an SVG that could run code
+            return f"{url}: {error}"
 
     if not wanted:
         return {}

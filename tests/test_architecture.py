@@ -16,6 +16,7 @@ PURE = [
     "archive/fulltext.py",
     "archive/frontmatter.py",
     "archive/names.py",
+    "archive/svg.py",
     "archive/times.py",
     "harvester/document.py",
     "harvester/htmltree.py",

@@ -318,6 +318,16 @@ def test_store_image_uses_content_not_url_for_name_and_reads_size(tmp_path):
     assert (tmp_path / stored.relpath).read_bytes() == data
 
 
+def test_an_svg_that_could_run_code_is_not_an_image_we_store(tmp_path):
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'
+    with pytest.raises(ValueError) as refused:
+        store_image(tmp_path, svg)
+    assert str(refused.value) == (
+        "an SVG that could run code (an onload handler): kept as a remote link"
+    )
+    assert list(tmp_path.rglob("*.svg")) == []
+
+
 def test_store_image_svg_has_unknown_size(tmp_path):
     stored = store_image(tmp_path, b'<svg xmlns="http://www.w3.org/2000/svg" width="3"/>')
     assert (stored.mime, stored.width, stored.height) == ("image/svg+xml", None, None)

@@ -233,6 +233,21 @@ def test_an_image_url_answering_html_is_recorded_missing(served, archive, capsys
     assert "expected an image" in error
 
 
+def test_an_svg_image_that_could_run_code_stays_a_remote_link(served, archive, capsys):
+    url = add_article(served, 112, images=("scripted",))
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    served.add_image(image_url("scripted"), data=svg, content_type="image/svg+xml")
+    code, out, _ = harvester(capsys, "fetch", url, "--archive", str(archive))
+    assert (code, out.split("; ")[1].split(" (")[0]) == (1, "images: 0 stored, 1 missing")
+    [(status, error)] = query(archive, "SELECT status, error FROM article_images")
+    assert (status, error) == (
+        "missing",
+        f"{image_url('scripted')}: an SVG that could run code (a <script> element): "
+        "kept as a remote link",
+    )
+    assert list(archive.glob("images/**/*.svg")) == []
+
+
 def test_unreachable_page_is_a_named_failure_with_exit_1(served, archive, capsys):
     url = add_article(served, 112, images=())
     served.fault("/s", "500")

@@ -476,6 +476,29 @@ def test_images_are_placed_under_static_images_once_each(built, site):
     assert placed == sorted(expected)
 
 
+def test_an_svg_that_could_run_code_stored_by_an_older_version_is_never_published(built, site):
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'
+    sha = hashlib.sha256(svg).hexdigest()
+    write_file(built.root, f"images/{sha[:2]}/{sha}.svg", svg)
+    db = open_index(built.root / "archive.db")
+    [md_path] = [
+        row["md_path"]
+        for row in db.query(
+            "SELECT md_path FROM articles WHERE key = ?", [built.articles["pain"].key]
+        )
+    ]
+    db.close()
+    markdown = built.root / md_path
+    folder_up = "../" * (md_path.count("/"))
+    markdown.write_text(
+        markdown.read_text("utf-8") + f"\n![脚本图]({folder_up}images/{sha[:2]}/{sha}.svg)\n",
+        "utf-8",
+    )
+    summary = export_hugo(built.root, site)
+    assert not (site / "static" / "images" / sha[:2] / f"{sha}.svg").exists()
+    assert str(summary).endswith("; 1 SVG image that could run code not published")
+
+
 def test_summary_line_of_a_first_export(built, site):
     summary = export_hugo(built.root, site)
     assert str(summary) == (

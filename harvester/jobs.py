@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -41,6 +42,7 @@ PREPARE_AHEAD = 16  # tasks in flight: how far preparing may run ahead of writin
 # Workers give way to the writing process, the one stage that cannot run in parallel:
 # with 2 cores and 2 workers the writer otherwise waits for a core (import 5% faster).
 WORKER_NICENESS = 10
+ORPHAN_CHECK_SECONDS = 1.0  # how often a worker looks whether its import still runs
 COMMIT_EVERY = 64  # articles imported or rebuilt in one transaction, at most
 COMMIT_AFTER = 1.0  # seconds; a killed run loses at most this much work
 RETRY_AFTER_VERIFICATION = timedelta(hours=6)
@@ -147,13 +149,24 @@ def prepared_files(paths: list[Path]) -> Iterator[Iterator[Prepared]]:
 def worker_pool() -> ProcessPoolExecutor:
     """Up to 4 worker processes (one per core), at a lower priority than this one."""
     return ProcessPoolExecutor(
-        max_workers=max(1, min(os.cpu_count() or 1, 4)), initializer=_lower_priority
+        max_workers=max(1, min(os.cpu_count() or 1, 4)),
+        initializer=_start_worker,
+        initargs=(os.getpid(),),
     )
 
 
-def _lower_priority() -> None:
+def _start_worker(parent: int) -> None:
     with contextlib.suppress(AttributeError, OSError):  # os.nice: POSIX only
         os.nice(WORKER_NICENESS)
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """A worker whose import was killed (SIGKILL, OOM) would wait on its task pipe forever,
+    as it holds that pipe's other end itself: it leaves once its parent is gone."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(1)
 
 
 def prepare_chunk(paths: list[Path]) -> list[Prepared]:

@@ -103,6 +103,52 @@ def test_import_killed_at_random_moments_ends_with_each_article_once(fake_wechat
     assert 1 <= interrupted <= kills
 
 
+def children_of(pid: int) -> set[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.add(int(stat.parent.name))
+    return children
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_the_workers_of_a_killed_import_leave_too(fake_wechat, tmp_path):
+    seeds, archive = tmp_path / "seeds", tmp_path / "archive"
+    write_seeds(seeds, fake_wechat)
+    fake_wechat.latency = 0.05
+    env = {**os.environ, "HARVESTER_RELAY": fake_wechat.relay_env(), "HARVESTER_RATE": "1000"}
+    command = [sys.executable, "-c", "from harvester.cli import main; main()", "import"]
+    process = subprocess.Popen(
+        [*command, str(seeds), "--archive", str(archive)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not (workers := children_of(process.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert workers, "the import started no worker processes"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in workers if alive(pid)] == []
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_an_interrupted_import_says_what_was_kept_and_records_the_run(
     fake_wechat, tmp_path, signum

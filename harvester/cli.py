@@ -53,6 +53,7 @@ def cli() -> None:
 def convert(sources: tuple[Path, ...], out_dir: Path | None, as_json: bool) -> None:
     """Convert saved WeChat pages or seed-format files to Markdown, offline."""
     exit_code = EXIT_OK
+    skipped = 0
     for source in sources:
         try:
             result = convert_source(source, out_dir)
@@ -62,12 +63,16 @@ def convert(sources: tuple[Path, ...], out_dir: Path | None, as_json: bool) -> N
             continue
         if as_json:
             click.echo(json.dumps(result.record(), ensure_ascii=False))
-        if result.markdown is None:
+        if result.page.kind == "document":
+            skipped += 1
+        elif result.markdown is None:
             if not as_json:
                 fail(f"{source}: {describe_non_article(result)}")
                 exit_code = max(exit_code, EXIT_SOME_FAILED)
         elif out_dir is None and not as_json:
             click.echo(result.markdown, nl=False)
+    if skipped:
+        fail(f"{skipped} skipped: not articles")
     sys.exit(exit_code)
 
 

@@ -58,7 +58,8 @@ def article_markdown(page: Page) -> str:
 
 
 def convert_source(source: Path, out_dir: Path | None = None) -> ConvertResult:
-    """Raises InputError for a source we cannot read; a non-article gives markdown None."""
+    """Raises InputError for a source we cannot read; a non-article (a `document` too)
+    gives markdown None."""
     page = read_source(source)
     if not page.is_article:
         return ConvertResult(source, page, None)

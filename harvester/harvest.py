@@ -230,6 +230,8 @@ class Harvest:
                 continue
             self._list_one(source)
             self.warnings += source.warnings
+            if source.skipped:  # files of a seed folder that hold no article
+                self.summary.counts["skipped"] += source.skipped
 
     def _list_one(self, source: Source) -> None:
         batch: dict[str, QueueItem] = {}

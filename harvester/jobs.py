@@ -30,7 +30,7 @@ from harvester.links import ArticleLink
 from harvester.model import Capture
 from harvester.pipeline import Rendering
 from harvester.reader import decode_source, parse_source, read_capture
-from harvester.runs import Summary, recorded_run
+from harvester.runs import NOT_ARTICLES, Summary, recorded_run
 
 if TYPE_CHECKING:  # httpx is imported only when something is fetched: `import` starts sooner
     from harvester.http import HttpClient
@@ -250,6 +250,9 @@ def import_one(
         summary.fail(item.error or f"{path}: unreadable")
         return
     plan = pipeline.decide(archive, capture, item.rendering)
+    if plan.refusal == pipeline.NOT_ARTICLE:  # a section page, an about page: nothing wrong
+        summary.add(NOT_ARTICLES)
+        return
     if plan.refusal == pipeline.BARE_LINK:
         summary.add("skipped")
         summary.failures.append(f"{path}: a bare link, never fetched; run harvester fetch on it")

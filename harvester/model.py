@@ -9,7 +9,7 @@ from datetime import datetime
 from archive.kinds import ARTICLE_KINDS
 
 NOT_ARTICLE_KINDS = frozenset(
-    {"deleted", "blocked", "unavailable", "expired", "verification", "link"}
+    {"deleted", "blocked", "unavailable", "expired", "verification", "link", "document"}
 )
 
 
@@ -20,7 +20,9 @@ class Page:
     `kind` is one of ARTICLE_KINDS or NOT_ARTICLE_KINDS; for the latter every
     other field may be None. `body_html` is the article body as HTML (for
     picture and text posts it is built from the page's script data), ready for
-    the Markdown converter. `link` is a bare seed request that was never fetched.
+    the Markdown converter. `link` is a bare seed request that was never fetched;
+    `document` a file that holds no article at all (a Hugo section page, an about page, a
+    plain Markdown document).
     """
 
     kind: str

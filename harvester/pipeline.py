@@ -105,9 +105,10 @@ def render(page: Page, raw: bytes | None) -> Rendering:
 # --------------------------------------------------------------------------- 2. decide
 
 # What a page that cannot be archived is, for the command to act on (stop, skip, fail).
-VERIFICATION, BARE_LINK, NEVER_ARCHIVED, NO_KEY = (
+VERIFICATION, BARE_LINK, NOT_ARTICLE, NEVER_ARCHIVED, NO_KEY = (
     "verification",
     "bare-link",
+    "not-article",
     "never-archived",
     "no-key",
 )
@@ -144,6 +145,8 @@ def decide(archive: Archive, capture: Capture, rendering: Rendering | None) -> P
         return refuse(VERIFICATION, f"{origin}: WeChat served its verification page")
     if page.kind == "link":
         return refuse(BARE_LINK, f"{origin}: a bare link, never fetched")
+    if page.kind == "document":
+        return refuse(NOT_ARTICLE, f"{origin}: not an article")
     choice = archive.key_for(page, capture.link_key)
     key, take_over, current = choice.key, choice.take_over, choice.row
     if not page.is_article:

@@ -14,6 +14,8 @@ from harvester.seedfile import looks_like_seed, parse_seed
 META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_-]+)""", re.I)
 HTML_OPEN = re.compile(r"<html[\s>]", re.I)
 HTML_CLOSE = re.compile(r"</html\s*>", re.I)
+# A served page (or a piece of one): anything else without front matter is a document.
+SERVED_PAGE = re.compile(r"<(?:!doctype\s+html|html|head|body)[\s>]|js_content", re.I)
 
 
 def decode_source(data: bytes) -> str:
@@ -35,10 +37,19 @@ def decode_source(data: bytes) -> str:
     raise InputError("not UTF-8 text and no usable <meta charset>")
 
 
+def looks_like_page(text: str) -> bool:
+    """Whether text without front matter is a served page (or a piece of one), not a
+    plain document."""
+    return SERVED_PAGE.search(text) is not None
+
+
 def parse_source(text: str) -> Page:
-    """A seed-format file if it opens with front matter, else a served WeChat page."""
+    """A seed-format file if it opens with front matter, a served WeChat page if it is
+    HTML, else a `document` (a plain text or Markdown file)."""
     if looks_like_seed(text):
         return parse_seed(text)
+    if not looks_like_page(text):
+        return Page(kind="document")
     if HTML_OPEN.search(text[:65536]) and not HTML_CLOSE.search(text[-65536:]):
         raise InputError("truncated page: it has <html> but no closing </html>")
     return parse_page(text)

@@ -21,6 +21,9 @@ from archive.index import finish_run, start_run
 from harvester.errors import TryLater
 
 SUMMARY_ORDER = ("new", "updated", "unchanged", "deleted", "failed")
+# Files read that hold no article (a Hugo section or about page, a plain document): counted,
+# never a failure.
+NOT_ARTICLES = "skipped: not articles"
 
 
 @dataclass

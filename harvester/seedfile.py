@@ -5,6 +5,10 @@ The format is front matter (`title`, `date` = when the archive was requested,
 the line `title by account`, `------`, the raw article HTML, `<hr>` and a
 malformed footer `<a href="<link>",target="_blank" …>原文链接</a>`. Titles with
 unescaped quotes make some front matter invalid YAML, so it is read line by line.
+
+A file with front matter that is no seed (a Hugo section page `_index.md`, an about
+page) is a `document`: no article, nothing wrong with it. One that shows the seed's marks
+(its byline, raw HTML, the `fetched` tag) but lost its footer is truncated.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ FOOTER = re.compile(r"<hr\s*/?>\s*<a\s+href=\"([^\"]*)\"[^>]*>\s*原文链接\s*
 HEADER = re.compile(r"\A\s*(.*?)\r?\n-{3,}[ \t]*\r?\n", re.S)
 FOREIGN_PAGE = re.compile(r"https?://[^\s/]+\.[^\s/]+/\S*\Z")
 URL_ONLY = re.compile(r"\A\s*(https?://\S+)\s*\Z")
+# What only a seed article has, even cut short: its byline over `------`, or raw HTML.
+SEED_BYLINE = re.compile(r"\A\s*[^\n]* by [^\n]*\r?\n-{3,}[ \t]*\r?\n")
+HTML_START = re.compile(r"\A\s*<[A-Za-z]")
 
 
 def looks_like_seed(text: str) -> bool:
@@ -33,7 +40,8 @@ def looks_like_seed(text: str) -> bool:
 
 
 def parse_seed(text: str) -> Page:
-    """Read one seed-format file into the same record a served page gives."""
+    """Read one seed-format file into the same record a served page gives; a file with
+    front matter but no article is a `document`."""
     match = FRONT_MATTER.match(text)
     if match is None:
         raise InputError("no front matter (a seed-format file starts with '---')")
@@ -55,7 +63,9 @@ def parse_seed(text: str) -> Page:
 
     footer = FOOTER.search(rest)
     if footer is None:
-        raise InputError("truncated: the closing '<hr>' and 原文链接 footer are missing")
+        if SEED_BYLINE.match(rest) or HTML_START.match(rest) or "fetched" in tags:
+            raise InputError("truncated: the closing '<hr>' and 原文链接 footer are missing")
+        return Page(kind="document", title=title)
     header = HEADER.match(rest, 0, footer.start())
     body_start = header.end() if header else 0
     byline = header.group(1).strip() if header else ""

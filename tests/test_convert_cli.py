@@ -96,7 +96,7 @@ def test_convert_reports_a_non_article_in_one_line_with_exit_1(tmp_path, capsys)
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file, not HTML or Markdown"),
         (b"\xff\xfe\xfa garbage \xc3", "not UTF-8 text and no usable <meta charset>"),
         (b"<html><head><title>x</title></head><body><div id=js_content>", "truncated page"),
-        (b"hello, world", "no WeChat article content found"),
+        (b"<html><body><p>hello, world</p></body></html>", "no WeChat article content found"),
     ],
 )
 def test_unusable_input_is_a_one_line_error_with_exit_2(tmp_path, capsys, content, reason):

@@ -122,3 +122,42 @@ def test_the_project_seed_file_reads_as_its_article():
     assert page.fetched_at == datetime(2026, 1, 26, 0, 0, 16, tzinfo=UTC)
     assert page.body_html.startswith("<div><section><img")
     assert page.body_html.endswith("</div>")
+
+
+# --------------------------------------------------------------------------- not articles
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '---\ntitle: "文章"\n---\n',
+        '---\ntitle: "关于"\ndate: 2020-01-01\n---\n这个站收藏文章。\n\n---\n\n联系我。\n',
+        "---\ntitle: x\n---\nno footer\n",
+    ],
+    ids=["section", "about", "plain"],
+)
+def test_front_matter_over_no_article_is_a_document_not_truncated(text):
+    page = parse_seed(text)
+    assert (page.kind, page.is_article, page.key) == ("document", False, None)
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        lambda text: text[: text.index("<hr>")],  # the byline is there
+        lambda text: (  # raw HTML alone: no byline, no `fetched` tag
+            text[: text.index("<hr>")]
+            .replace("神经修复 by Neuronlink\n------\n", "")
+            .replace('"fetched",\n  ', "")
+        ),
+    ],
+    ids=["byline", "html"],
+)
+def test_a_seed_that_lost_its_footer_is_truncated_whatever_it_kept(cut):
+    with pytest.raises(InputError, match="truncated"):
+        parse_seed(cut(seed_text(TYPICAL_FRONT)))
+
+
+def test_a_fetched_tag_alone_marks_a_cut_seed():
+    with pytest.raises(InputError, match="truncated"):
+        parse_seed('---\ntitle: "x"\ntags: ["fetched", "号"]\n---\n正文被截')

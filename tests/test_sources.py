@@ -615,7 +615,10 @@ def test_seed_folder_is_read_recursively_in_order_with_bad_files_as_warnings(tmp
     (root / ".git").mkdir()
     (root / "b.md").write_text(seed_text("乙", "https://mp.weixin.qq.com/s/Bbb"), encoding="utf-8")
     (root / "posts" / "2024" / "a.txt").write_text(seed_text("甲", long_url(7)), encoding="utf-8")
-    (root / "posts" / "broken.md").write_text("---\ntitle: x\n---\nno footer\n", encoding="utf-8")
+    cut = seed_text("断", "https://mp.weixin.qq.com/s/Cut")
+    (root / "posts" / "broken.md").write_text(cut[: cut.index("<hr>")], encoding="utf-8")
+    (root / "posts" / "about.md").write_text("---\ntitle: 关于\n---\n关于本站\n", encoding="utf-8")
+    (root / "posts" / "notes.md").write_text("# 笔记\n\n没有文章。\n", encoding="utf-8")
     (root / "posts" / "link.md").write_text(
         '---\ntitle: "待抓取"\n---\nhttps://mp.weixin.qq.com/s/Link1\n', encoding="utf-8"
     )
@@ -634,6 +637,7 @@ def test_seed_folder_is_read_recursively_in_order_with_bad_files_as_warnings(tmp
     assert source.warnings == [
         "posts/broken.md: truncated: the closing '<hr>' and 原文链接 footer are missing; skipped"
     ]
+    assert source.skipped == 2  # about.md and notes.md hold no article: counted, no warning
 
 
 def test_seed_path_may_name_one_file(tmp_path: Path):

@@ -8,6 +8,7 @@ registered for its `kind`:
     for listing in source.listings():   # lazy: pages are fetched as you iterate
         ...
     source.warnings                 # ["links.txt:12: …", …], problems that were not fatal
+    source.skipped                  # entries left out as not articles (no warning)
 
 `listings()` raises `SourceError` when the source as a whole failed (WeChat said no,
 the answer made no sense), `harvester.errors.TryLater` when WeChat asked us to slow down,
@@ -102,6 +103,7 @@ class Source(Protocol):
     kind: str
     name: str
     warnings: list[str]
+    skipped: int
     extra_hosts: frozenset[str]
     follow_links: bool
 
@@ -156,6 +158,7 @@ class BaseSource:
         self.config = dict(config)
         self.context = context
         self.warnings: list[str] = []
+        self.skipped = 0  # entries left out because they hold no article (an about page)
         self.extra_hosts: frozenset[str] = frozenset()
         self._warned_keys = False
         name = self.config.get("name")

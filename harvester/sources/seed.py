@@ -4,9 +4,10 @@ A folder is searched recursively for `*.md` and `*.txt`, in sorted path order; h
 files and folders (`.git`, …) and Hugo's section pages (`_index.md`) are left out. Each
 article file yields a Listing with `seed_path` set (import the file's content instead of
 fetching) and the link from its footer; a bare-link file (one that only names a link)
-yields its link with `seed_path` None (fetch it). A file that does not parse is skipped
-with a warning `path: reason`. Two files of the same article both yield (each is
-content to import; the archive keys by article).
+yields its link with `seed_path` None (fetch it). A file that holds no article (an about
+page, a plain document) is left out silently and counted in `skipped`; one that does not
+parse (a truncated seed) is skipped with a warning `path: reason`. Two files of the same
+article both yield (each is content to import; the archive keys by article).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from harvester.errors import InputError
 from harvester.links import LinkError, parse_link
-from harvester.seedfile import parse_seed
+from harvester.reader import looks_like_page
+from harvester.seedfile import looks_like_seed, parse_seed
 from harvester.sources.base import BaseSource, Listing, register
 
 SUFFIXES = (".md", ".txt")
@@ -37,9 +39,14 @@ def seed_files(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def seed_listing(text: str, path: Path, *, source: str = "") -> Listing:
-    """The Listing of one seed-format file's text; InputError saying why it is not one."""
+def seed_listing(text: str, path: Path, *, source: str = "") -> Listing | None:
+    """The Listing of one seed-format file's text, None for a file that holds no article;
+    InputError saying why it is not one."""
+    if not looks_like_seed(text) and not looks_like_page(text):
+        return None  # a plain document
     page = parse_seed(text)
+    if page.kind == "document":
+        return None
     url = page.url or page.short_url
     if not url:
         raise InputError("the file names no article link")
@@ -90,5 +97,8 @@ class SeedSource(BaseSource):
                 continue
             except InputError as error:
                 self.warn(f"{shown}: {error}; skipped")
+                continue
+            if listing is None:
+                self.skipped += 1
                 continue
             yield listing

@@ -255,7 +255,7 @@ def import_one(
         return
     if plan.refusal == pipeline.BARE_LINK:
         summary.add("skipped")
-        summary.failures.append(f"{path}: a bare link, never fetched; run harvester fetch on it")
+        summary.failures.append(plan.problem or str(path))
         return
     if plan.action == "refuse":
         summary.fail(plan.problem or str(path))

@@ -144,7 +144,10 @@ def decide(archive: Archive, capture: Capture, rendering: Rendering | None) -> P
     if page.kind == "verification":
         return refuse(VERIFICATION, f"{origin}: WeChat served its verification page")
     if page.kind == "link":
-        return refuse(BARE_LINK, f"{origin}: a bare link, never fetched")
+        link = page.url or page.short_url or "its link"
+        return refuse(
+            BARE_LINK, f"{origin}: a bare link to {link}, never fetched; run harvester fetch on it"
+        )
     if page.kind == "document":
         return refuse(NOT_ARTICLE, f"{origin}: not an article")
     choice = archive.key_for(page, capture.link_key)

@@ -276,7 +276,8 @@ def fetch(urls: tuple[str, ...], archive_dir: Path, refresh: bool) -> None:
 @archive_option
 @click.option("--no-images", is_flag=True, help="Keep image links remote; download nothing.")
 def import_command(paths: tuple[Path, ...], archive_dir: Path, no_images: bool) -> None:
-    """Import seed-format files (or saved pages), and folders of them, into the archive."""
+    """Import seed-format files (or saved pages, or this program's own Markdown), and
+    folders of them, into the archive."""
     missing = [path for path in paths if not path.exists()]
     if missing:
         raise InputError(f"{missing[0]}: no such file or folder")

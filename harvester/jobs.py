@@ -29,7 +29,7 @@ from harvester.errors import InputError, TryLater
 from harvester.links import ArticleLink
 from harvester.model import Capture
 from harvester.pipeline import Rendering
-from harvester.reader import decode_source, parse_source, read_capture
+from harvester.reader import decode_source, parse_source, read_capture, read_stored_images
 from harvester.runs import NOT_ARTICLES, Summary, recorded_run
 
 if TYPE_CHECKING:  # httpx is imported only when something is fetched: `import` starts sooner
@@ -267,6 +267,10 @@ def import_one(
 
         images = fetch_images(client, plan.wanted_images)
         summary.count_images(images)
+    if plan.local_images:  # stored images the file links, read from beside it (no download)
+        local = read_stored_images(path, plan.local_images)
+        summary.count_images(local)
+        images = {**images, **local}
     try:
         summary.add(pipeline.save(archive, capture, plan, item.rendering, images))
     except OSError as error:  # this article's files could not be written; the rest can

@@ -70,9 +70,15 @@ def fetch_links(
     *,
     command: str = "fetch",
     progress: Progress = no_progress,
+    unusable: Iterable[str] = (),
 ) -> Summary:
-    """Fetch, download images and archive each link; stops with TryLater on verification."""
+    """Fetch, download images and archive each link; stops with TryLater on verification.
+
+    `unusable`: one line for each given link that is not one, counted as failed.
+    """
     with recorded_run(archive.db, command) as run:
+        for problem in unusable:
+            run.summary.fail(problem)
         for link in links:
             progress(link.url)
             archive_link(archive, client, link, run.summary, run.id)
@@ -254,8 +260,7 @@ def import_one(
         summary.add(NOT_ARTICLES)
         return
     if plan.refusal == pipeline.BARE_LINK:
-        summary.add("skipped")
-        summary.failures.append(f"{path}: a bare link, never fetched; run harvester fetch on it")
+        summary.fail(f"{path}: a bare link, never fetched; run harvester fetch on it")
         return
     if plan.action == "refuse":
         summary.fail(plan.problem or str(path))

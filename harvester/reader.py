@@ -73,7 +73,7 @@ def read_capture(path: Path) -> Capture:
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not a file") from None
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+        raise InputError(f"{path}: no such file or folder") from None
     except OSError as error:
         raise InputError(f"{path}: cannot read: {error.strerror}") from None
     try:

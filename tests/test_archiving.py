@@ -263,9 +263,9 @@ def test_bad_link_argument_is_named_and_the_good_ones_are_still_fetched(served, 
     code, out, err = harvester(
         capsys, "fetch", "https://example.com/s/abc", url, "--archive", str(archive)
     )
-    assert code == 2
+    assert code == 1
     assert err.startswith("harvester: 'https://example.com/s/abc' is not a WeChat article link")
-    assert out.startswith("1 new")
+    assert out.startswith("1 new, 0 updated, 0 unchanged, 0 deleted, 1 failed")
 
 
 def test_hostile_title_and_account_stay_inside_the_archive(served, archive, capsys):

@@ -23,7 +23,7 @@ from harvester.errors import (
     InputError,
     TryLater,
 )
-from harvester.jobs import fetch_links, import_paths, rebuild_all, source_files
+from harvester.jobs import SOURCE_SUFFIXES, fetch_links, import_paths, rebuild_all, source_files
 from harvester.links import ArticleLink, LinkError, parse_link
 from harvester.runs import Interrupted, Summary
 from harvester.settings import env_number
@@ -52,28 +52,32 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object a source.")
 def convert(sources: tuple[Path, ...], out_dir: Path | None, as_json: bool) -> None:
     """Convert saved WeChat pages or seed-format files to Markdown, offline."""
-    exit_code = EXIT_OK
-    skipped = 0
+    failed = skipped = 0
     for source in sources:
         try:
             result = convert_source(source, out_dir)
         except InputError as error:
             fail(str(error))
-            exit_code = max(exit_code, EXIT_USAGE)
+            failed += 1
+            continue
+        except OSError as error:  # --out-dir cannot be written there
+            fail(f"{source}: not written: {error.strerror or error}")
+            failed += 1
             continue
         if as_json:
             click.echo(json.dumps(result.record(), ensure_ascii=False))
         if result.page.kind == "document":
             skipped += 1
         elif result.markdown is None:
-            if not as_json:
-                fail(f"{source}: {describe_non_article(result)}")
-                exit_code = max(exit_code, EXIT_SOME_FAILED)
+            fail(f"{source}: {describe_non_article(result)}")
+            failed += 1
         elif out_dir is None and not as_json:
             click.echo(result.markdown, nl=False)
     if skipped:
         fail(f"{skipped} skipped: not articles")
-    sys.exit(exit_code)
+    if not any(source.is_file() for source in sources):
+        sys.exit(EXIT_USAGE)  # nothing given could be read at all
+    sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
 
 
 def describe_non_article(result: ConvertResult) -> str:
@@ -221,12 +225,14 @@ def terminal_progress(total: int | None, label: str):
         yield advance
 
 
-def finish(summary: Summary, archive: Archive, exit_code: int = EXIT_OK) -> None:
+def finish(summary: Summary, archive: Archive) -> None:
+    """Every failure in one line on stderr, the summary line, and the exit code: 1 when
+    something failed or an image is missing (the rest was done), else 0."""
     for failure in summary.failures:
         fail(failure)
     click.echo(f"{summary.line()} (archive: {archive.root})")
     archive.close()
-    sys.exit(max(exit_code, EXIT_SOME_FAILED if summary.incomplete else EXIT_OK))
+    sys.exit(EXIT_SOME_FAILED if summary.incomplete else EXIT_OK)
 
 
 def read_links(arguments: tuple[str, ...]) -> tuple[list[ArticleLink], list[str]]:
@@ -255,20 +261,18 @@ def read_links(arguments: tuple[str, ...]) -> tuple[list[ArticleLink], list[str]
 def fetch(urls: tuple[str, ...], archive_dir: Path, refresh: bool) -> None:
     """Fetch articles by link (long or short; `-` reads links from stdin) and archive them."""
     links, errors = read_links(urls)
-    for error in errors:
-        fail(error)
     if not links:
-        if not errors:
-            fail("no links given (standard input had none)")
+        for error in errors or ["no links given (standard input had none)"]:
+            fail(error)
         sys.exit(EXIT_USAGE)
     archive = Archive.open(archive_dir)
     archived = [] if refresh else [link for link in links if archive.has_link(link)]
     links = [link for link in links if link not in archived]
     with open_client() as client, progress_reporter(len(links), "fetch") as advance:
-        summary = fetch_links(archive, client, links, progress=advance)
+        summary = fetch_links(archive, client, links, progress=advance, unusable=errors)
     if archived:
         summary.counts["already archived (use --refresh to check again)"] = len(archived)
-    finish(summary, archive, EXIT_USAGE if errors else EXIT_OK)
+    finish(summary, archive)
 
 
 @cli.command("import")
@@ -276,11 +280,17 @@ def fetch(urls: tuple[str, ...], archive_dir: Path, refresh: bool) -> None:
 @archive_option
 @click.option("--no-images", is_flag=True, help="Keep image links remote; download nothing.")
 def import_command(paths: tuple[Path, ...], archive_dir: Path, no_images: bool) -> None:
-    """Import seed-format files (or saved pages), and folders of them, into the archive."""
-    missing = [path for path in paths if not path.exists()]
-    if missing:
-        raise InputError(f"{missing[0]}: no such file or folder")
-    files = list(source_files(paths))
+    """Import seed-format files (or saved pages, or this program's own Markdown), and
+    folders of them, into the archive."""
+    if not any(path.exists() for path in paths):
+        for path in paths:
+            fail(f"{path}: no such file or folder")
+        sys.exit(EXIT_USAGE)
+    files = list(source_files(paths))  # a path that does not exist is one failure
+    if not any(path.exists() for path in files):
+        shown = ", ".join(map(str, paths))
+        suffixes = ", ".join(SOURCE_SUFFIXES)
+        raise InputError(f"{shown}: no files to import (none ending {suffixes})")
     archive = Archive.open(archive_dir)
     client = contextlib.nullcontext(None) if no_images else open_client()
     with client as http, progress_reporter(len(files), "import") as advance:

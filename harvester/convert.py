@@ -54,6 +54,9 @@ class ConvertResult:
 
 
 def article_markdown(page: Page) -> str:
+    """The article's Markdown file; a body that is Markdown already is kept as it is."""
+    if page.body_markdown is not None:
+        return render_article(page, page.body_markdown)
     return render_article(page, html_to_markdown(page.body_html))
 
 

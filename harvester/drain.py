@@ -1,11 +1,12 @@
 """The harvest's drain: pending queue items fetched, converted, decided and saved.
 
 One thread fetches article pages one after another (or reads them from seed files), a
-few more download the images of the pages already fetched, and the calling thread runs
-each page through the pipeline (harvester/pipeline.py) and marks its queue item done.
+few more download the images of the pages already fetched (or read those a seed file
+links as stored, from beside it), and the calling thread runs each page through the
+pipeline (harvester/pipeline.py) and marks its queue item done.
 Image downloads of one article thus overlap the next page's fetch, while the HttpClient
-paces each host. Worker threads only touch the network; every write happens in the
-calling thread.
+paces each host. Worker threads only read (the network, seed files); every write happens
+in the calling thread.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from archive.files import ImageData
 from archive.index import record_fetch
 from archive.times import now_utc
 from harvester import pipeline
@@ -27,7 +29,7 @@ from harvester.links import ArticleLink, LinkError, parse_link
 from harvester.model import Capture
 from harvester.pipeline import Plan, Rendering
 from harvester.queue import DONE, FAILED, QueueItem
-from harvester.reader import read_capture
+from harvester.reader import read_capture, read_stored_images
 
 if TYPE_CHECKING:
     from harvester.harvest import Harvest
@@ -128,10 +130,7 @@ class Drain:
         image_jobs = sum(1 for stage, _ in self.jobs.values() if stage == "images")
         while self.ready and image_jobs < self.image_slots:
             fetched = self.ready.popleft()
-            future = images.submit(
-                fetch_images, self.client, fetched.plan.wanted_images, workers=self.image_workers
-            )
-            self.jobs[future] = ("images", fetched)
+            self.jobs[images.submit(self._images, fetched)] = ("images", fetched)
             image_jobs += 1
         while not self.page_busy and len(self.ready) < self.image_slots:
             item = self._next_item()
@@ -177,6 +176,15 @@ class Drain:
         capture = capture or fetch_capture(self.client, link)
         capture.origin, capture.link_key = item.url, link.key
         return capture
+
+    def _images(self, fetched: Fetched) -> dict[str, ImageData | str]:
+        """An article's images: downloaded, or (those a seed file links as stored in an
+        archive) read from beside the file."""
+        plan, seed_path = fetched.plan, fetched.item.seed_path
+        images = fetch_images(self.client, plan.wanted_images, workers=self.image_workers)
+        if plan.local_images and seed_path:
+            images.update(read_stored_images(Path(seed_path), plan.local_images))
+        return images
 
     # -- back in this thread
 

@@ -7,8 +7,11 @@ from archive.errors import InputError
 
 __all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "EXIT_TRY_LATER", "EXIT_USAGE", "InputError", "TryLater"]
 
-# 0 done; 1 some items failed (each named, the rest archived); 2 bad usage or input;
-# 75 try later (verification page, rate limit, another run holds the lock).
+# The one rule (README, "Exit codes"): 0 everything asked for was done (files that hold
+# no article are counted, not failures); 1 some inputs were bad or failed, each named, the
+# rest done; 2 nothing could be done because of how the command was called (bad usage,
+# nothing to read at all, a config error, no archive or a read-only one); 75 try later
+# (verification page, rate limit, another run holds the lock). --json changes no code.
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_TRY_LATER = 0, 1, 2, 75
 
 

@@ -29,7 +29,7 @@ from harvester.errors import InputError, TryLater
 from harvester.links import ArticleLink
 from harvester.model import Capture
 from harvester.pipeline import Rendering
-from harvester.reader import decode_source, parse_source, read_capture
+from harvester.reader import decode_source, parse_source, read_capture, read_stored_images
 from harvester.runs import NOT_ARTICLES, Summary, recorded_run
 
 if TYPE_CHECKING:  # httpx is imported only when something is fetched: `import` starts sooner
@@ -70,9 +70,15 @@ def fetch_links(
     *,
     command: str = "fetch",
     progress: Progress = no_progress,
+    unusable: Iterable[str] = (),
 ) -> Summary:
-    """Fetch, download images and archive each link; stops with TryLater on verification."""
+    """Fetch, download images and archive each link; stops with TryLater on verification.
+
+    `unusable`: one line for each given link that is not one, counted as failed.
+    """
     with recorded_run(archive.db, command) as run:
+        for problem in unusable:
+            run.summary.fail(problem)
         for link in links:
             progress(link.url)
             archive_link(archive, client, link, run.summary, run.id)
@@ -254,8 +260,7 @@ def import_one(
         summary.add(NOT_ARTICLES)
         return
     if plan.refusal == pipeline.BARE_LINK:
-        summary.add("skipped")
-        summary.failures.append(plan.problem or str(path))
+        summary.fail(plan.problem or str(path))
         return
     if plan.action == "refuse":
         summary.fail(plan.problem or str(path))
@@ -267,6 +272,10 @@ def import_one(
 
         images = fetch_images(client, plan.wanted_images)
         summary.count_images(images)
+    if plan.local_images:  # stored images the file links, read from beside it (no download)
+        local = read_stored_images(path, plan.local_images)
+        summary.count_images(local)
+        images = {**images, **local}
     try:
         summary.add(pipeline.save(archive, capture, plan, item.rendering, images))
     except OSError as error:  # this article's files could not be written; the rest can

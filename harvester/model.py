@@ -20,9 +20,10 @@ class Page:
     `kind` is one of ARTICLE_KINDS or NOT_ARTICLE_KINDS; for the latter every
     other field may be None. `body_html` is the article body as HTML (for
     picture and text posts it is built from the page's script data), ready for
-    the Markdown converter. `link` is a bare seed request that was never fetched;
-    `document` a file that holds no article at all (a Hugo section page, an about page, a
-    plain Markdown document).
+    the Markdown converter; `body_markdown` is a body that is Markdown already (the
+    archive's own files and its Hugo export's pages), kept as it is. `link` is a bare seed
+    request that was never fetched; `document` a file that holds no article at all (a Hugo
+    section page, an about page, a plain Markdown document).
     """
 
     kind: str
@@ -44,6 +45,7 @@ class Page:
     paid: bool = False
     shared_url: str | None = None
     body_html: str = ""
+    body_markdown: str | None = None
     fetched_at: datetime | None = None
     seed_date: datetime | None = None  # a seed file's date: the best known until fetched
     tags: list[str] = field(default_factory=list)

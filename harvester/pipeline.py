@@ -51,9 +51,11 @@ from harvester.archiver import Archive
 from harvester.document import render_article
 from harvester.links import find_article_links
 from harvester.markdown import BodyTemplate, convert_template
+from harvester.mdbody import markdown_template, stored_image_name
 from harvester.model import Capture, Page
 
 NOT_DOWNLOADED = "not downloaded (--no-images)"
+NOT_BESIDE = "not found beside the imported file"
 
 # --------------------------------------------------------------------------- 1. render
 
@@ -75,26 +77,38 @@ class Rendering:
         return self.body.fill(local) if local else self.remote_markdown
 
 
-def content_hash(page: Page) -> str:
-    """What makes two captures the same version: title and body, not the page's scripts."""
-    text = f"{page.title or ''}\0{page.body_html}"
+def content_hash(page: Page, body: str | None = None) -> str:
+    """What makes two captures the same version: title and body, not the page's scripts.
+
+    `body`: a Markdown body's text with every image named as BodyTemplate names it (so a
+    file that links its stored images otherwise is still the same version).
+    """
+    if body is None:
+        text = f"{page.title or ''}\0{page.body_html}"
+    else:
+        text = f"{page.title or ''}\0markdown\0{body}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def render(page: Page, raw: bytes | None) -> Rendering:
-    """Convert an article page once (`raw`: the page's bytes, compressed for raw/ here)."""
-    body = convert_template(page.body_html)
+    """Convert an article page once (`raw`: the page's bytes, compressed for raw/ here).
+
+    A body that is Markdown already (Page.body_markdown) is kept as it is; only its images
+    are left open.
+    """
+    markdown = page.body_markdown
+    body = convert_template(page.body_html) if markdown is None else markdown_template(markdown)
+    remote = body.fill()
+    hashed = content_hash(page) if markdown is None else content_hash(page, remote)
     images = list(dict.fromkeys(body.image_urls))
     if page.cover and page.cover not in images:
         images.append(page.cover)
-    remote = body.fill()
-    links = [
-        LinkEntry(to_url=link.url, to_key=link.key) for link in find_article_links(page.body_html)
-    ]
+    source = page.body_html if markdown is None else markdown
+    links = [LinkEntry(to_url=link.url, to_key=link.key) for link in find_article_links(source)]
     return Rendering(
         body,
         images,
-        content_hash(page),
+        hashed,
         remote,
         search_copy(remote),
         links,
@@ -128,7 +142,8 @@ class Plan:
     first_fetched_at: datetime | None = None
     status: str = "live"
     known_images: dict[str, StoredImage] = field(default_factory=dict)
-    wanted_images: list[str] = field(default_factory=list)
+    wanted_images: list[str] = field(default_factory=list)  # to download
+    local_images: list[str] = field(default_factory=list)  # stored ones a file links: to read
 
 
 def refuse(refusal: str, problem: str) -> Plan:
@@ -167,6 +182,8 @@ def decide(archive: Archive, capture: Capture, rendering: Rendering | None) -> P
         page.account, page.published_at or first, page.title, key
     )
     known = archive.known_images(take_over or key) if current is not None else {}
+    wanted = [url for url in rendering.images if url not in known]
+    local = [url for url in wanted if stored_image_name(url) == url]
     return Plan(
         "save",
         key,
@@ -175,7 +192,8 @@ def decide(archive: Archive, capture: Capture, rendering: Rendering | None) -> P
         md_path=md_path,
         first_fetched_at=first,
         known_images=known,
-        wanted_images=[url for url in rendering.images if url not in known],
+        wanted_images=[url for url in wanted if url not in local],
+        local_images=local,
     )
 
 
@@ -311,7 +329,8 @@ def store_images(
     """Each image of an article → its stored file, or why it is missing; new ones written."""
     result: dict[str, StoredImage | str] = {}
     for url in urls:
-        image = known.get(url) or fetched.get(url, NOT_DOWNLOADED)
+        missing = NOT_BESIDE if stored_image_name(url) == url else NOT_DOWNLOADED
+        image = known.get(url) or fetched.get(url, missing)
         if isinstance(image, ImageData):
             image = store_image_data(archive.root, image)
         result[url] = image

@@ -1,4 +1,5 @@
-"""Reading one saved source (a served page or a seed-format file) into a Page."""
+"""Reading one saved source (a served page, a seed-format file or one of the archive's own
+Markdown files) into a Page, and the stored images such a file links."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from archive.files import ImageData, identify_image
 from harvester.errors import InputError
 from harvester.model import Capture, Page
 from harvester.page import parse_page
@@ -44,8 +46,8 @@ def looks_like_page(text: str) -> bool:
 
 
 def parse_source(text: str) -> Page:
-    """A seed-format file if it opens with front matter, a served WeChat page if it is
-    HTML, else a `document` (a plain text or Markdown file)."""
+    """A seed-format file (or one of the archive's own) if it opens with front matter, a
+    served WeChat page if it is HTML, else a `document` (a plain text or Markdown file)."""
     if looks_like_seed(text):
         return parse_seed(text)
     if not looks_like_page(text):
@@ -71,7 +73,7 @@ def read_capture(path: Path) -> Capture:
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, not a file") from None
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+        raise InputError(f"{path}: no such file or folder") from None
     except OSError as error:
         raise InputError(f"{path}: cannot read: {error.strerror}") from None
     try:
@@ -79,3 +81,28 @@ def read_capture(path: Path) -> Capture:
     except InputError as error:
         raise InputError(f"{path}: {error}") from None
     return Capture(page, data, page.fetched_at or datetime.now(UTC), str(path))
+
+
+def read_stored_images(source: Path, names: list[str]) -> dict[str, ImageData | str]:
+    """Images an article file links as stored (`images/<sha[:2]>/<sha>.<ext>`, see
+    harvester/mdbody.py), read from beside it: the images/ folder of an archive, or the
+    static/images/ of a Hugo site, in a folder above the file. Each is its bytes,
+    identified, or why it is missing (also when its content does not match its name)."""
+    folders = [place for above in source.absolute().parents for place in (above, above / "static")]
+    return {name: _stored_image(folders, name, source) for name in names}
+
+
+def _stored_image(folders: list[Path], name: str, source: Path) -> ImageData | str:
+    sha = name.rsplit("/", 1)[-1].split(".", 1)[0]
+    for folder in folders:
+        path = folder / name
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        try:
+            image = identify_image(data)
+        except ValueError:
+            return f"{path}: not an image"
+        return image if image.sha256 == sha else f"{path}: its content does not match its name"
+    return f"{name}: not found beside {source}"

@@ -72,7 +72,11 @@ def test_convert_json_gives_a_non_article_its_kind_and_nulls(tmp_path, capsys):
     source.write_text(notice_html("该内容已被发布者删除"), encoding="utf-8")
     code, out, err = harvester(capsys, "convert", "--json", str(source))
     record = json.loads(out)
-    assert (code, err) == (0, "")
+    assert code == 1  # as without --json, and named the same way
+    assert err == (
+        f"harvester: {source}: deleted page, nothing to convert "
+        "(the article was deleted by its author)\n"
+    )
     assert record["kind"] == "deleted"
     assert {k for k, v in record.items() if v is not None} == {"source", "kind"}
 
@@ -99,11 +103,11 @@ def test_convert_reports_a_non_article_in_one_line_with_exit_1(tmp_path, capsys)
         (b"<html><body><p>hello, world</p></body></html>", "no WeChat article content found"),
     ],
 )
-def test_unusable_input_is_a_one_line_error_with_exit_2(tmp_path, capsys, content, reason):
+def test_unusable_input_is_a_one_line_error_with_exit_1(tmp_path, capsys, content, reason):
     source = tmp_path / "bad.html"
     source.write_bytes(content)
     code, out, err = harvester(capsys, "convert", str(source))
-    assert (code, out) == (2, "")
+    assert (code, out) == (1, "")
     assert err.startswith(f"harvester: {source}: {reason}")
     assert err.count("\n") == 1
 
@@ -111,8 +115,8 @@ def test_unusable_input_is_a_one_line_error_with_exit_2(tmp_path, capsys, conten
 def test_missing_source_is_named_and_the_others_still_convert(tmp_path, capsys):
     good = saved_page(tmp_path)
     code, out, err = harvester(capsys, "convert", str(tmp_path / "nope.html"), str(good))
-    assert code == 2
-    assert err == f"harvester: {tmp_path / 'nope.html'}: no such file\n"
+    assert code == 1
+    assert err == f"harvester: {tmp_path / 'nope.html'}: no such file or folder\n"
     assert "两家大行行长空缺" in out
 
 

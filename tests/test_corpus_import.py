@@ -55,10 +55,19 @@ def imported(tmp_path_factory):
 
 
 def test_corpus_import_makes_one_article_per_distinct_article(imported):
-    files, archive, first, _, _, missing, _ = imported
+    files, archive, first, _, _, _, _ = imported
     pages = [parse_seed(f.read_text(encoding="utf-8")) for f in files]
     keys = {page.key for page in pages if page.kind == "article"}
-    assert first.returncode == (1 if missing else 0), first.stderr  # an image missing is exit 1
+    # 1: the corpus holds one bare link, which import names and cannot archive
+    assert first.returncode == 1, first.stderr
+    [(bare, link)] = [
+        (f, page.url or page.short_url)
+        for f in files
+        if (page := parse_seed(f.read_text(encoding="utf-8"))).kind == "link"
+    ]
+    assert first.stderr == (
+        f"harvester: {bare}: a bare link to {link}, never fetched; run harvester fetch on it\n"
+    )
     db = sqlite3.connect(archive / "archive.db")
     assert {key for (key,) in db.execute("SELECT key FROM articles")} == keys
     assert len(list((archive / "articles").rglob("*.md"))) == len(keys)
@@ -76,11 +85,11 @@ def test_corpus_import_stores_each_image_once(imported):
 
 def test_corpus_import_again_changes_nothing(imported):
     _, archive, _, second, md_times, missing, asked = imported
-    assert second.returncode == (1 if missing else 0), second.stderr
+    assert second.returncode == 1, second.stderr
     db = sqlite3.connect(archive / "archive.db")
     [(still_missing,)] = db.execute("SELECT count(*) FROM article_images WHERE status = 'missing'")
     assert second.stdout.startswith(
-        "0 new, 0 updated, 528 unchanged, 0 deleted, 0 failed, 1 skipped; "
+        "0 new, 0 updated, 528 unchanged, 0 deleted, 1 failed; "
         f"images: 0 stored, {still_missing} missing"
     )
     assert {p: p.stat().st_mtime_ns for p in archive.rglob("*.md")} == md_times

@@ -1,17 +1,26 @@
-"""`harvester import` of what is not a seed article: a Hugo site's ordinary files are skipped
-and counted, not failures."""
+"""`harvester import` of what is not a seed: a Hugo site's ordinary files (skipped, counted),
+the archive's own articles/ Markdown and its Hugo export (a round trip: the same articles)."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 from fakewechat import FakeWeChat
-from test_archiving import harvester, query, seed_file
+from test_archiving import BIZ, add_article, harvester, query, seed_file
 
 from harvester.cli import main
 from harvester.reader import parse_source
+
+ROW = (
+    "SELECT key, title, published_at, date_source, account, author, url, short_url, kind, "
+    "tags, categories, first_fetched_at, md_path, body_text FROM articles ORDER BY key"
+)
+
+
+NOTICE = "> 存档说明：该内容已被发布者删除（status: deleted），以下是此前保存的副本。\n\n"
 
 
 @pytest.fixture
@@ -97,3 +106,117 @@ def test_a_seed_folder_in_a_harvest_skips_them_silently(served, archive, capsys,
     report = json.loads(out)
     assert (exited.value.code, err, report["warnings"]) == (0, "", [])
     assert (report["counts"]["new"], report["counts"]["skipped"]) == (1, 2)  # _index.md unread
+
+
+# --------------------------------------------------------------------------- round trip
+
+
+def archived_by_fetching(served: FakeWeChat, archive: Path, capsys) -> list[str]:
+    """Three fetched articles: images, a short link, shortcode-like text, one deleted since."""
+    urls = [
+        add_article(served, 301, title="图片与正文", images=("r1", "r2")),
+        add_article(
+            served,
+            302,
+            title="短链接 {{< 不是短代码 >}}",
+            body="<p>写着 {{&lt; youtube abc &gt;}} 和 {{% note %}} 的一段。</p>",
+            images=("r1",),
+            short_id="RoundTrip02",
+        ),
+        add_article(served, 303, title="后来删除", images=("r3",)),
+    ]
+    code, _, err = harvester(capsys, "fetch", *urls[:1], "--archive", str(archive))
+    assert (code, err) == (0, "")
+    code, _, _ = harvester(
+        capsys,
+        "fetch",
+        "https://mp.weixin.qq.com/s/RoundTrip02",
+        urls[2],
+        "--archive",
+        str(archive),
+    )
+    assert code == 0
+    served.fault(f"/s?__biz={BIZ}&mid=303", "deleted")
+    code, out, _ = harvester(capsys, "fetch", urls[2], "--refresh", "--archive", str(archive))
+    assert (code, out.split(" (")[0]) == (0, "0 new, 0 updated, 0 unchanged, 1 deleted, 0 failed")
+    return urls
+
+
+def rows(archive: Path) -> list[tuple]:
+    with sqlite3.connect(archive / "archive.db") as db:
+        return db.execute(ROW).fetchall()
+
+
+def markdown_files(archive: Path) -> dict[str, bytes]:
+    return {p.relative_to(archive).as_posix(): p.read_bytes() for p in archive.rglob("*.md")}
+
+
+def test_an_exported_hugo_site_imports_back_as_the_same_articles(served, archive, capsys, tmp_path):
+    archived_by_fetching(served, archive, capsys)
+    site = tmp_path / "site"
+    main(["export", "hugo", str(site), "--archive", str(archive)])
+    capsys.readouterr()
+    exported = b"".join(markdown_files(site / "content").values()).decode()
+    assert NOTICE in exported and "{{</* youtube abc */>}}" in exported  # what import undoes
+    served.stop()  # the round trip needs no network: images come from the site's static/
+    again = tmp_path / "again"
+    code, out, err = harvester(
+        capsys, "import", str(site / "content"), "--no-images", "--archive", str(again)
+    )
+    assert (code, err) == (0, "")
+    assert out.startswith(
+        "3 new, 0 updated, 0 unchanged, 0 deleted, 0 failed; images: 4 stored, 0 missing"
+    )
+    assert rows(again) == rows(archive)
+    assert markdown_files(again) == markdown_files(archive)
+    images = "SELECT sha256, path FROM images ORDER BY sha256"
+    assert query(again, images) == query(archive, images)
+    exported_again = tmp_path / "site-again"  # the same site, but for what only the index knew
+    main(["export", "hugo", str(exported_again), "--archive", str(again)])
+    assert markdown_files(exported_again / "content") == {
+        path: text.replace(b'status: "deleted"', b'status: "live"').replace(NOTICE.encode(), b"")
+        for path, text in markdown_files(site / "content").items()
+    }
+
+
+def test_the_archives_own_markdown_imports_back_as_the_same_articles(
+    served, archive, capsys, tmp_path
+):
+    archived_by_fetching(served, archive, capsys)
+    served.stop()
+    again = tmp_path / "again"
+    code, out, err = harvester(
+        capsys, "import", str(archive / "articles"), "--no-images", "--archive", str(again)
+    )
+    assert (code, err) == (0, "")
+    assert out.startswith(  # an image two articles show is stored once and counted twice
+        "3 new, 0 updated, 0 unchanged, 0 deleted, 0 failed; images: 4 stored, 0 missing"
+    )
+    assert rows(again) == rows(archive)
+    code, out, _ = harvester(
+        capsys, "import", str(archive / "articles"), "--no-images", "--archive", str(again)
+    )
+    assert (code, out.split(" (")[0]) == (0, "0 new, 0 updated, 3 unchanged, 0 deleted, 0 failed")
+    code, out, _ = harvester(capsys, "rebuild", "--archive", str(again))
+    assert (code, out.split(" (")[0]) == (0, "0 new, 0 updated, 3 unchanged, 0 deleted, 0 failed")
+    assert markdown_files(again) == markdown_files(archive)
+
+
+def test_an_archived_copy_whose_image_is_gone_is_archived_with_the_image_missing(
+    served, archive, capsys, tmp_path
+):
+    url = add_article(served, 304, title="缺图", images=("gone",))
+    harvester(capsys, "fetch", url, "--archive", str(archive))
+    for image in (archive / "images").rglob("*.png"):
+        image.unlink()
+    again = tmp_path / "again"
+    code, out, err = harvester(
+        capsys, "import", str(archive / "articles"), "--no-images", "--archive", str(again)
+    )
+    assert (code, err) == (1, "")
+    assert out.startswith("1 new, 0 updated, 0 unchanged, 0 deleted, 0 failed; images: 0 stored, 1")
+    [(status, error)] = query(
+        again, "SELECT status, error FROM article_images WHERE url LIKE 'images/%'"
+    )
+    assert status == "missing"
+    assert "not found beside" in error

@@ -56,7 +56,7 @@ def test_preparing_runs_at_most_prepare_ahead_tasks_ahead_of_the_writer(tmp_path
     first = next(prepared)
     assert len(submitted) == 4  # three ahead, and one more once the first came back
     assert [item.path for item in [first, *prepared]] == paths
-    assert first.error == f"{paths[0]}: no such file"
+    assert first.error == f"{paths[0]}: no such file or folder"
 
 
 def test_worker_processes_run_at_a_lower_priority_than_the_writer():

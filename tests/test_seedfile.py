@@ -1,10 +1,15 @@
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from archive.frontmatter import split_front_matter
+from archive.hugo import hugo_page
+from harvester.document import render_article
 from harvester.errors import InputError
+from harvester.model import Page
 from harvester.seedfile import parse_seed
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -161,3 +166,45 @@ def test_a_seed_that_lost_its_footer_is_truncated_whatever_it_kept(cut):
 def test_a_fetched_tag_alone_marks_a_cut_seed():
     with pytest.raises(InputError, match="truncated"):
         parse_seed('---\ntitle: "x"\ntags: ["fetched", "号"]\n---\n正文被截')
+
+
+# --------------------------------------------------------------------------- our own files
+
+OWN_PAGE = Page(
+    kind="picture",
+    title="标题 *星* {{< x >}}",
+    account="神经科学",
+    author="小李",
+    published_at=datetime(2026, 1, 1, 0, 0, tzinfo=UTC),
+    url="https://mp.weixin.qq.com/s?__biz=MzkxMTAwMDAwMQ==&mid=7&idx=1&sn=" + "ab" * 16,
+    short_url="https://mp.weixin.qq.com/s/Own7",
+    biz="MzkxMTAwMDAwMQ==",
+    mid="7",
+    idx="1",
+    sn="ab" * 16,
+    cover="https://mmbiz.qpic.cn/cover/0?wx_fmt=png",
+    digest="摘要",
+    original=True,
+    fetched_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    categories=["Acdemic"],
+)
+OWN_BODY = "第一段 {{< youtube abc >}}。\n\n![](../../../images/ab/" + "ab" * 32 + ".png)\n"
+
+
+def test_the_archives_own_markdown_reads_back_as_the_page_it_was_written_from():
+    page = parse_seed(render_article(OWN_PAGE, OWN_BODY))
+    assert page == replace(OWN_PAGE, body_markdown=OWN_BODY)
+
+
+def test_a_page_the_hugo_export_wrote_reads_back_the_same():
+    meta, body = split_front_matter(render_article(OWN_PAGE, OWN_BODY))
+    row = {"key": OWN_PAGE.key, "status": "deleted", "kind": "picture"}
+    exported, _ = hugo_page(meta, body, row)
+    assert "（status: deleted）" in exported and "{{</* youtube abc */>}}" in exported
+    assert parse_seed(exported) == replace(OWN_PAGE, body_markdown=OWN_BODY.replace("../../..", ""))
+
+
+def test_an_own_file_without_a_link_is_rejected():
+    text = render_article(replace(OWN_PAGE, url=None, short_url=None), OWN_BODY)
+    with pytest.raises(InputError, match="names no article link"):
+        parse_seed(text)

@@ -2,12 +2,13 @@
 
 A folder is searched recursively for `*.md` and `*.txt`, in sorted path order; hidden
 files and folders (`.git`, …) and Hugo's section pages (`_index.md`) are left out. Each
-article file yields a Listing with `seed_path` set (import the file's content instead of
-fetching) and the link from its footer; a bare-link file (one that only names a link)
-yields its link with `seed_path` None (fetch it). A file that holds no article (an about
-page, a plain document) is left out silently and counted in `skipped`; one that does not
-parse (a truncated seed) is skipped with a warning `path: reason`. Two files of the same
-article both yield (each is content to import; the archive keys by article).
+article file (the seed format, or the archive's own Markdown and its Hugo export's pages,
+harvester/seedfile.py) yields a Listing with `seed_path` set (import the file's content
+instead of fetching) and the article's link; a bare-link file (one that only names a
+link) yields its link with `seed_path` None (fetch it). A file that holds no article (an
+about page, a plain document) is left out silently and counted in `skipped`; one that
+does not parse (a truncated seed) is skipped with a warning `path: reason`. Two files of
+the same article both yield (each is content to import; the archive keys by article).
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ class Page:
     shared_url: str | None = None
     body_html: str = ""
     body_markdown: str | None = None
+    status: str | None = None  # what an archived copy (the archive's own Markdown) says
     fetched_at: datetime | None = None
     seed_date: datetime | None = None  # a seed file's date: the best known until fetched
     tags: list[str] = field(default_factory=list)

@@ -140,7 +140,7 @@ class Plan:
     raw_path: str | None = None  # the stored raw capture, when this one is no new version
     md_path: str = ""
     first_fetched_at: datetime | None = None
-    status: str = "live"
+    status: str = "live"  # what the article is once saved (its Markdown says it too)
     known_images: dict[str, StoredImage] = field(default_factory=dict)
     wanted_images: list[str] = field(default_factory=list)  # to download
     local_images: list[str] = field(default_factory=list)  # stored ones a file links: to read
@@ -184,6 +184,11 @@ def decide(archive: Archive, capture: Capture, rendering: Rendering | None) -> P
     known = archive.known_images(take_over or key) if current is not None else {}
     wanted = [url for url in rendering.images if url not in known]
     local = [url for url in wanted if stored_image_name(url) == url]
+    # A served page is the article live; an archived copy read back keeps the status this
+    # archive knows, else the one it shows (a copy proves nothing newer).
+    status = "live"
+    if page.status is not None:
+        status = current["status"] if current is not None else page.status
     return Plan(
         "save",
         key,
@@ -194,6 +199,7 @@ def decide(archive: Archive, capture: Capture, rendering: Rendering | None) -> P
         known_images=known,
         wanted_images=[url for url in wanted if url not in local],
         local_images=local,
+        status=status,
     )
 
 
@@ -284,7 +290,8 @@ def _save_article(
     page.fetched_at = plan.first_fetched_at
     local = local_paths(archive, plan.md_path, stored)
     body = rendering.markdown(local)
-    write_file(archive.root, plan.md_path, render_article(page, body).encode("utf-8"))
+    text = render_article(page, body, status=plan.status)
+    write_file(archive.root, plan.md_path, text.encode("utf-8"))
     db = archive.db
     with write_transaction(db):
         if plan.take_over:
@@ -299,6 +306,7 @@ def _save_article(
             raw_path=raw_path,
             fetched_at=capture.fetched_at,
             search_body=search_copy(body) if local else rendering.remote_search_body,
+            status=plan.status,
         )
         if outcome != "new":  # a new row already holds this body; an archived one may not
             update_rendering(db, key, md_path=plan.md_path, body_text=body)

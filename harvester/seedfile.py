@@ -11,7 +11,7 @@ its Hugo export writes from them (archive/hugo.py): front matter with the archiv
 (`wechat_url`, `wechat_kind`, `published`, `fetched`, …; valid YAML, read by
 archive/frontmatter.py), the byline, `------`, the body in Markdown, `---` and
 `[原文链接](link)`. The body stays the Markdown it is (`Page.body_markdown`); an export's
-status notice and shortcode escapes are undone.
+status notice and shortcode escapes are undone, and the `status` it shows is kept.
 
 A file with front matter that is neither (a Hugo section page `_index.md`, an about page)
 is a `document`: no article, nothing wrong with it. One that shows the seed's marks (its
@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from archive.frontmatter import split_front_matter
-from archive.kinds import ARTICLE_KINDS
+from archive.kinds import ARTICLE_KINDS, STATUSES
 from archive.times import parse_time
 from harvester.errors import InputError
 from harvester.links import LinkError, parse_link
@@ -132,6 +132,7 @@ def parse_archive_file(text: str) -> Page:
     published = parse_time(meta.get("published"))
     dated = parse_time(meta.get("date"))
     original = meta.get("original")
+    status = _text(meta.get("status"))
     return Page(
         kind=kind if kind in ARTICLE_KINDS else "article",
         title=_text(meta.get("title")),
@@ -145,6 +146,7 @@ def parse_archive_file(text: str) -> Page:
         source_url=_text(meta.get("source_url")),
         shared_url=_text(meta.get("shared_url")),
         body_markdown=body + "\n" if body else "",  # as the converter ends a body
+        status=status if status in STATUSES else "live",
         fetched_at=parse_time(meta.get("fetched")) or dated,
         seed_date=None if published else dated,  # the date a seed gave, as the file kept it
         tags=tags,

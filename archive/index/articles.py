@@ -177,18 +177,18 @@ def save_article(
     raw_path: str | None,
     fetched_at: datetime | str,
     search_body: str | None = None,
+    status: str = "live",
 ) -> str:
     """Record one fetched or imported article: "new", "updated" or "unchanged".
 
-    Same content_hash as stored: only last_checked_at changes (unless the
-    article was marked deleted/unavailable/... and is back: status becomes
-    live, with a status revision, and the result is "updated"). Different
-    content: the row takes the page's values (None keeps the old value), a
-    revision is added, revision_count grows, older revisions stay. The account
-    row is upserted. A page whose kind is deleted/blocked/unavailable/expired
-    records that status instead (see mark_status); verification pages and bare
-    links are refused with ValueError. `search_body` is search_copy(body_text) when
-    it was made ahead (by a worker process).
+    `status`: the article's after this capture (live for a served page; what an archived
+    copy says when one is read back). Same content_hash as stored: only last_checked_at
+    changes, unless the row's status was another (it is set, with a status revision:
+    "updated"). Different content: the row takes the page's values (None keeps the old
+    value), a revision is added, revision_count grows, older revisions stay. The account
+    row is upserted. A page whose kind is deleted/blocked/unavailable/expired records that
+    status instead (see mark_status); verification pages and bare links are refused with
+    ValueError. `search_body` is search_copy(body_text) when made ahead (by a worker).
     """
     if page.kind in STATUS_KINDS:
         return _save_status_page(db, page, key=key, raw_path=raw_path, fetched_at=fetched_at)
@@ -210,7 +210,7 @@ def save_article(
                     **columns,
                     **content,
                     "kind": page.kind,
-                    "status": "live",
+                    "status": status,
                     "paid": int(page.paid),
                     "body_text": body_text,
                     "status_changed_at": at,
@@ -219,27 +219,27 @@ def save_article(
                     "revision_count": 1,
                 },
             )
-            _add_revision(db, key, at, "new", status="live", **revision)
+            _add_revision(db, key, at, "new", status=status, **revision)
             _index_text(db, key, page.title, body_text, search_body)
             return "new"
         if row["content_hash"] == content_hash:
             db.execute("UPDATE articles SET last_checked_at = ? WHERE key = ?", [at, key])
             _date_if_undated(db, row, columns)
-            if row["status"] == "live":
+            if row["status"] == status:
                 return "unchanged"
-            _set_status(db, row, "live", at, raw_path)
+            _set_status(db, row, status, at, raw_path)
             return "updated"
         _update_article(db, key, {**_better_date(columns, row), **content, "kind": page.kind})
         db.execute(
             """UPDATE articles SET paid = ?, body_text = ?, last_checked_at = ?,
-                status = 'live', status_changed_at = CASE WHEN status = 'live'
+                status = ?, status_changed_at = CASE WHEN status = ?
                     THEN status_changed_at ELSE ? END,
                 first_fetched_at = coalesce(first_fetched_at, ?),
                 revision_count = revision_count + 1
             WHERE key = ?""",
-            [int(page.paid), body_text, at, at, at, key],
+            [int(page.paid), body_text, at, status, status, at, at, key],
         )
-        _add_revision(db, key, at, "content", status="live", **revision)
+        _add_revision(db, key, at, "content", status=status, **revision)
         _index_text(db, key, page.title or row["title"], body_text, search_body)
         return "updated"
 

@@ -21,6 +21,7 @@ PURE = [
     "harvester/document.py",
     "harvester/htmltree.py",
     "harvester/links.py",
+    "harvester/mdbody.py",
     "harvester/seedfile.py",
     *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("harvester/page/*.py")),
     *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("harvester/markdown/*.py")),

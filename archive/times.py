@@ -48,6 +48,12 @@ def utc_stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+# The times an article can have: anything outside is a mistake (or a hostile `9999-12-31`,
+# which no zone can be added to), read as no time at all.
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def parse_time(text: object, *, naive: timezone = CHINA) -> datetime | None:
     """An ISO 8601 time (`Z` allowed) read with its zone, `naive` where it names none;
     None for anything that is not one."""
@@ -60,7 +66,8 @@ def parse_time(text: object, *, naive: timezone = CHINA) -> datetime | None:
             return None
     else:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=naive)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=naive)
+    return moment if EARLIEST <= moment <= LATEST else None
 
 
 def from_unix(seconds: float) -> datetime:

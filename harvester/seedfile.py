@@ -32,6 +32,7 @@ from archive.times import parse_time
 from harvester.errors import InputError
 from harvester.links import LinkError, parse_link
 from harvester.model import Page
+from harvester.page.text import readable
 
 FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*):[ \t]*(.*)$")
@@ -190,11 +191,11 @@ def _front_matter(block: str) -> dict[str, str]:
 def _scalar(raw: str | None) -> str | None:
     if raw is None:
         return None
-    raw = raw.strip()
+    raw = readable(raw).strip()
     if len(raw) >= 2 and raw[0] == raw[-1] == '"':
         inner = raw[1:-1]
         with contextlib.suppress(ValueError):
-            inner = json.loads(raw)
+            inner = readable(json.loads(raw))
         return inner.strip() or None
     return raw or None
 
@@ -206,7 +207,8 @@ def _list(raw: str | None) -> list[str]:
     quoted = QUOTED.findall(raw)
     if quoted:
         return [q for q in (_scalar(f'"{item}"') for item in quoted) if q]
-    return [raw.strip().strip("[]").strip()] if raw.strip().strip("[]").strip() else []
+    word = readable(raw).strip().strip("[]").strip()
+    return [word] if word else []
 
 
 def _date(raw: str | None) -> datetime | None:

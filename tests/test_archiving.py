@@ -373,6 +373,28 @@ def test_import_off_a_terminal_prints_progress_lines(
     assert (code, err) == (0, "import: 1 of 2 done\nimport: 2 of 2 done\n")
 
 
+def test_a_lone_surrogate_or_an_impossible_date_costs_nothing(archive, capsys, tmp_path):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    seed_file(folder, "\\ud800坏\\u007f\\ufffe", "SUR001", ())
+    far = seed_file(folder, "远", "DAT002", ())
+    far.write_text(far.read_text("utf-8").replace("2026-01-26", "9999-12-31"), "utf-8")
+    seed_file(folder, "好", "GOOD03", ())
+    code, out, err = harvester(
+        capsys, "import", str(folder), "--no-images", "--archive", str(archive)
+    )
+    assert (code, err, out.split(" (")[0]) == (
+        0,
+        "",
+        "3 new, 0 updated, 0 unchanged, 0 deleted, 0 failed",
+    )
+    assert query(archive, "SELECT title, published_at FROM articles ORDER BY key") == [
+        ("远", None),
+        ("好", "2026-01-26T08:00:16+08:00"),
+        ("\ufffd坏", "2026-01-26T08:00:16+08:00"),
+    ]
+
+
 def test_import_of_a_missing_path_is_a_one_line_usage_error(archive, capsys, tmp_path):
     code, _, err = harvester(capsys, "import", str(tmp_path / "nope"), "--archive", str(archive))
     assert code == 2

@@ -93,3 +93,8 @@ def test_a_time_people_read_is_local_time_with_its_offset(monkeypatch):
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+@pytest.mark.parametrize("text", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00", "1900-01-01"])
+def test_a_time_no_article_can_have_is_no_time(text):
+    assert parse_time(text) is None

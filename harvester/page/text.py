@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import html as htmllib
+import re
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from harvester.page.jsliteral import plain
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+
+
+def readable(text: str) -> str:
+    """Untrusted text as UTF-8 can hold it and YAML and Hugo read it: a lone surrogate
+    (from a `\\ud800` escape) becomes U+FFFD; controls and noncharacters are dropped."""
+    return _UNPRINTABLE.sub("", _LONE_SURROGATE.sub("\ufffd", text))
 
 
 def clean(value: Any) -> str | None:
@@ -17,7 +27,7 @@ def clean(value: Any) -> str | None:
         return None
     if "&" in value:
         value = htmllib.unescape(value)
-    value = value.strip()
+    value = readable(value).strip()
     return value or None
 
 

@@ -6,6 +6,8 @@
   the address, so a test that forgot the relay fails loudly instead of reaching WeChat.
 - `fake_wechat`: a running fake WeChat (tests/fakewechat.py) for one test.
 - `relay_env`: sets HARVESTER_RELAY so every WeChat host goes to `fake_wechat`.
+- `served`: `fake_wechat` relayed to, with the CLI's politeness and retry waits made instant.
+- `archive`: where a test's archive goes (not created).
 - `http_client`: an HttpClient relayed to `fake_wechat`, with no politeness delays and
   near-zero backoff, for tests that are not about politeness.
 """
@@ -140,6 +142,19 @@ def relay_env(fake_wechat: FakeWeChat, monkeypatch: pytest.MonkeyPatch) -> str:
     value = fake_wechat.relay_env()
     monkeypatch.setenv("HARVESTER_RELAY", value)
     return value
+
+
+@pytest.fixture
+def served(fake_wechat: FakeWeChat, relay_env: str, monkeypatch: pytest.MonkeyPatch) -> FakeWeChat:
+    """The fake WeChat, relayed to, with politeness and retry waits made instant."""
+    monkeypatch.setenv("HARVESTER_RATE", "1000")
+    monkeypatch.setenv("HARVESTER_BACKOFF", "0.001")
+    return fake_wechat
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    return tmp_path / "archive"
 
 
 @pytest.fixture

@@ -50,19 +50,6 @@ def query(archive: Path, sql: str) -> list[tuple]:
         return db.execute(sql).fetchall()
 
 
-@pytest.fixture
-def archive(tmp_path: Path) -> Path:
-    return tmp_path / "archive"
-
-
-@pytest.fixture
-def served(fake_wechat: FakeWeChat, relay_env: str, monkeypatch: pytest.MonkeyPatch) -> FakeWeChat:
-    """The fake WeChat, relayed to, with politeness and retry waits made instant."""
-    monkeypatch.setenv("HARVESTER_RATE", "1000")
-    monkeypatch.setenv("HARVESTER_BACKOFF", "0.001")
-    return fake_wechat
-
-
 def test_fetch_archives_markdown_images_and_index_row(served, archive, capsys):
     url = add_article(served, 100)
     code, out, err = harvester(capsys, "fetch", url, "--archive", str(archive))

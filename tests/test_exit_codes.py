@@ -12,22 +12,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from fakewechat import FakeWeChat, make_article_html, notice_html
+from fakewechat import make_article_html, notice_html
 from test_archiving import BIZ, CT, SN, add_article, harvester, query, seed_file
 
 TRUNCATED = "truncated: the closing '<hr>' and 原文链接 footer are missing"
-
-
-@pytest.fixture
-def archive(tmp_path: Path) -> Path:
-    return tmp_path / "archive"
-
-
-@pytest.fixture
-def served(fake_wechat: FakeWeChat, relay_env: str, monkeypatch: pytest.MonkeyPatch) -> FakeWeChat:
-    monkeypatch.setenv("HARVESTER_RATE", "1000")
-    monkeypatch.setenv("HARVESTER_BACKOFF", "0.001")
-    return fake_wechat
 
 
 def summary(out: str) -> str:

@@ -126,11 +126,6 @@ def served(fake_wechat: FakeWeChat, relay_env: str) -> FakeWeChat:
     return fake_wechat
 
 
-@pytest.fixture
-def archive(tmp_path: Path) -> Path:
-    return tmp_path / "archive"
-
-
 def three_kinds(served: FakeWeChat, tmp_path: Path) -> Path:
     """A config with a urls file (2 articles), an album (3) and a seed folder (2 files)."""
     urls = [add_article(served, 1000 + n, images=(f"u{n}", "shared")) for n in range(2)]

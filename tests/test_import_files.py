@@ -23,18 +23,6 @@ ROW = (
 NOTICE = "> 存档说明：该内容已被发布者删除（status: deleted），以下是此前保存的副本。\n\n"
 
 
-@pytest.fixture
-def archive(tmp_path: Path) -> Path:
-    return tmp_path / "archive"
-
-
-@pytest.fixture
-def served(fake_wechat: FakeWeChat, relay_env: str, monkeypatch: pytest.MonkeyPatch) -> FakeWeChat:
-    monkeypatch.setenv("HARVESTER_RATE", "1000")
-    monkeypatch.setenv("HARVESTER_BACKOFF", "0.001")
-    return fake_wechat
-
-
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

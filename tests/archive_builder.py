@@ -390,11 +390,24 @@ class Server:
         return self.process.returncode
 
 
-def harvester(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def harvester(
+    *args: str, timeout: float = 60, stdin: str | None = None
+) -> subprocess.CompletedProcess:
     """Run the harvester command line (stdout piped: not a terminal)."""
     return subprocess.run(
-        [*HARVESTER, *args], capture_output=True, text=True, timeout=timeout, check=False
+        [*HARVESTER, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
+
+
+def cli(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    """The command line as a user runs it, in its own process: exit code, stdout, stderr."""
+    done = harvester(*args, stdin=stdin)
+    return done.returncode, done.stdout, done.stderr
 
 
 @contextlib.contextmanager

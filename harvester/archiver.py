@@ -36,9 +36,11 @@ class Archive:
     db: sqlite_utils.Database
 
     @classmethod
-    def open(cls, root: Path) -> Archive:
-        """The archive a command writes to; InputError if it cannot be written."""
-        check_writable(root)
+    def open(cls, root: Path, *, writable_checked: bool = False) -> Archive:
+        """The archive a command writes to; InputError if it cannot be written (checked
+        here unless the caller did so already, as harvest does before taking its lock)."""
+        if not writable_checked:
+            check_writable(root)
         return cls(root, open_index(root / "archive.db"))
 
     def close(self) -> None:

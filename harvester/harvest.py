@@ -92,7 +92,8 @@ def run_harvest(config_path: Path, archive_dir: Path | None, *, as_json: bool = 
     except LockHeld as error:
         return report.early_exit(EXIT_TRY_LATER, "locked", str(error), holder_pid=error.pid)
     try:
-        with contextlib.closing(Archive.open(root)) as archive, sigterm_as_interrupt():
+        opened = Archive.open(root, writable_checked=True)
+        with contextlib.closing(opened) as archive, sigterm_as_interrupt():
             return Harvest(config, archive, relay, report).run()
     finally:
         lock.release()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import sqlite_utils
 
-from archive.files import fsync_at_end, read_raw
+from archive.files import ImageData, fsync_at_end, read_raw
 from archive.index import keys_with_raw_capture, record_fetch
 from harvester import pipeline
 from harvester.archiver import Archive
@@ -265,21 +265,21 @@ def import_one(
     if plan.action == "refuse":
         summary.fail(plan.problem or str(path))
         return
-    if client is None or not plan.wanted_images:
-        images = pipeline.not_downloaded(plan)
-    else:
+    tried: dict[str, ImageData | str] = {}  # fetched or read: what the summary counts
+    if client is not None and plan.wanted_images:
         from harvester.fetching import fetch_images
 
-        images = fetch_images(client, plan.wanted_images)
-        summary.count_images(images)
+        tried = fetch_images(client, plan.wanted_images)
     if plan.local_images:  # stored images the file links, read from beside it (no download)
-        local = read_stored_images(path, plan.local_images)
-        summary.count_images(local)
-        images = {**images, **local}
+        tried |= read_stored_images(path, plan.local_images)
+    images = {**pipeline.not_downloaded(plan), **tried}
     try:
-        summary.add(pipeline.save(archive, capture, plan, item.rendering, images))
+        outcome = pipeline.save(archive, capture, plan, item.rendering, images)
     except OSError as error:  # this article's files could not be written; the rest can
         summary.fail(f"{path}: not archived: {error.strerror or error}")
+        return
+    summary.add(outcome)
+    summary.count_images(tried)
 
 
 def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summary:

@@ -419,6 +419,26 @@ def test_import_names_an_article_it_cannot_write_and_keeps_the_others(archive, c
     assert keys == [("s:WRT001",), ("s:WRT003",)]
 
 
+def test_the_images_of_an_article_that_could_not_be_written_are_not_counted(
+    served, archive, capsys, tmp_path
+):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    served.add_image(image_url("kept"))
+    served.add_image(image_url("lost"))
+    seed_file(folder, "第一篇", "WRT011", ("kept",))
+    blocked = seed_file(folder, "第二篇", "WRT012", ("lost",))
+    scout = tmp_path / "scout"
+    harvester(capsys, "import", str(blocked), "--no-images", "--archive", str(scout))
+    [(md_path,)] = query(scout, "SELECT md_path FROM articles")
+    (archive / md_path).mkdir(parents=True)
+    code, out, _ = harvester(capsys, "import", str(folder), "--archive", str(archive))
+    assert code == 1
+    assert out.split(" (")[0] == (
+        "1 new, 0 updated, 0 unchanged, 0 deleted, 1 failed; images: 1 stored, 0 missing"
+    )
+
+
 def test_fetched_page_later_met_as_seed_file_is_the_same_article(served, archive, capsys, tmp_path):
     add_article(served, 115, short_id="FFF666", images=())
     harvester(capsys, "fetch", "https://mp.weixin.qq.com/s/FFF666", "--archive", str(archive))

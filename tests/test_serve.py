@@ -191,6 +191,11 @@ def test_stored_image_paths_resolve_from_the_markdown_file() -> None:
     assert safe_href("#top") == "#top"
 
 
+@pytest.mark.parametrize("href", ["tel:+8610123", "weixin://dl/business", "mailto:a@b.cn"])
+def test_a_link_the_markdown_keeps_is_a_link_on_the_reading_page_too(href):
+    assert safe_href(href) == href
+
+
 # --- search through Datasette -------------------------------------------------
 
 

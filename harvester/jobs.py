@@ -97,8 +97,11 @@ def archive_link(
         record_fetch(archive.db, link.url, outcome="failed", error=str(error), run_id=run_id)
         summary.fail(str(error) if link.url in str(error) else f"{link.url}: {error}")
         return
-    record_fetch(archive.db, link.url, outcome=capture.page.kind, status=200, run_id=run_id)
-    rendering = pipeline.render(capture.page, capture.raw) if capture.page.is_article else None
+    page = capture.page
+    record_fetch(
+        archive.db, link.url, outcome=page.kind, status=200, error=page.reason, run_id=run_id
+    )
+    rendering = pipeline.render(page, capture.raw) if page.is_article else None
     plan = pipeline.decide(archive, capture, rendering)
     if plan.refusal == pipeline.VERIFICATION:
         raise TryLater(verification_message(link.url))

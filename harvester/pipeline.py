@@ -169,8 +169,9 @@ def decide(archive: Archive, capture: Capture, rendering: Rendering | None) -> P
     key, take_over, current = choice.key, choice.take_over, choice.row
     if not page.is_article:
         if current is None:
+            why = f" ({page.reason})" if page.reason else ""
             return refuse(
-                NEVER_ARCHIVED, f"{origin}: {page.kind} page; the article was never archived"
+                NEVER_ARCHIVED, f"{origin}: {page.kind} page{why}; the article was never archived"
             )
         return Plan("status", key, take_over=take_over, md_path=current["md_path"] or "")
     if key is None or rendering is None:

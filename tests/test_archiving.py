@@ -165,6 +165,20 @@ def test_deleted_page_for_an_unknown_article_is_a_named_failure(served, archive,
     assert err == f"harvester: {url}: deleted page; the article was never archived\n"
 
 
+def test_a_message_page_that_says_why_is_named_with_its_reason(served, archive, capsys):
+    served.fault("/s", "unavailable", text="根据作者隐私设置，无法查看该内容")
+    url = f"https://mp.weixin.qq.com/s?__biz={BIZ}&mid=109&idx=1&sn={SN}"
+    code, _, err = harvester(capsys, "fetch", url, "--archive", str(archive))
+    assert code == 1
+    assert err == (
+        f"harvester: {url}: unavailable page (hidden by the author's privacy settings); "
+        "the article was never archived\n"
+    )
+    assert query(archive, "SELECT outcome, error FROM fetches") == [
+        ("unavailable", "hidden by the author's privacy settings")
+    ]
+
+
 def test_verification_page_stops_the_run_with_exit_75_and_archives_nothing(served, archive, capsys):
     first, second = add_article(served, 107), add_article(served, 108)
     served.fault("/s", "verify")

@@ -797,11 +797,41 @@ def test_article_body_mentioning_verification_words_is_still_an_article():
         '<a href="https://mp.weixin.qq.com/mp/wappoc_appmsgcaptcha?poc_token=x">go</a>',
         "<p>验证身份</p>",
         "<p>访问过于频繁，请用微信扫描二维码进行访问</p>",
+        '<div class="weui-msg"><p>当前环境异常，完成验证后即可继续访问。</p><a>去验证</a></div>',
+        '<form><input id="verifycode" name="verifycode"></form>',
     ],
 )
 def test_verification_marker_makes_a_verification_page(marker):
     html = f"<html><head><title></title></head><body>{marker}</body></html>"
     assert parse_page(html).kind == "verification"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<p>环境异常</p>",  # the word alone, without the way to verify
+        "<p>请输入短信验证码完成验证</p>",
+    ],
+)
+def test_a_page_that_only_mentions_verifying_is_no_verification_page(text):
+    html = f"<html><head><title></title></head><body>{text}</body></html>"
+    with pytest.raises(InputError, match="no WeChat article content found"):
+        parse_page(html)
+
+
+def test_an_accounts_verification_information_page_is_no_captcha():
+    html = """<!DOCTYPE html><html><head><title>微信认证</title></head><body>
+<div class="verify_info"><h2>认证信息</h2><p>该账号已通过微信认证，认证主体：某某有限公司。</p>
+<p>认证时间：2024年3月1日</p></div>
+<script>var url = "https://mp.weixin.qq.com/mp/wxverify/info?__biz=MzkxMTAwMDAwMQ==";</script>
+</body></html>"""
+    with pytest.raises(InputError, match="no WeChat article content found"):
+        parse_page(html)
+
+
+def test_an_article_about_sms_verification_is_an_article():
+    body = "<p>短信验证码怎么防刷？当前环境异常时，App 会提示去验证。</p>"
+    assert parse_page(article_page(body=body)).kind == "article"
 
 
 def test_verification_page_that_also_says_deleted_is_verification():
@@ -832,6 +862,55 @@ def test_article_page_loading_the_captcha_script_is_verification():
 )
 def test_message_wording_gives_the_kind(headline, kind):
     assert parse_page(message_page(headline)).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("headline", "kind", "reason"),
+    [
+        (
+            "根据作者隐私设置，无法查看该内容",
+            "unavailable",
+            "hidden by the author's privacy settings",
+        ),
+        ("此内容已被第三方辟谣", "blocked", "refuted by a third-party fact check"),
+        ("发送失败，无法查看", "unavailable", "sending failed"),
+        ("此内容被投诉且经审核涉嫌侵权，无法查看", "blocked", "removed after complaints"),
+        ("请在微信客户端打开链接", "unavailable", "WeChat shows it only in its own app"),
+        ("该内容已被发布者删除", "deleted", None),
+    ],
+)
+def test_a_message_page_says_why_when_its_wording_does(headline, kind, reason):
+    page = parse_page(message_page(headline))
+    assert (page.kind, page.reason) == (kind, reason)
+
+
+def test_a_deleted_page_with_a_complaint_button_stays_deleted():
+    html = message_page("该内容已被发布者删除").replace(
+        "</div></div>", '</div><div class="weui-msg__opr-area"><a>投诉</a></div></div>'
+    )
+    page = parse_page(html)
+    assert (page.kind, page.reason) == ("deleted", None)
+
+
+PRIVATE_SHELL = """<!DOCTYPE html><html><head><meta charset="utf-8"><title></title>
+<script type="module" crossorigin src="https://res.wx.qq.com/mmbizappmsg/private.4f1a2b.js">
+</script></head>
+<body class="appmsg_skin_default appmsg_style_default"><div id="app"></div></body></html>"""
+
+
+def test_the_empty_app_shell_of_a_private_article_is_unavailable_with_its_reason():
+    page = parse_page(PRIVATE_SHELL, url=f"https://mp.weixin.qq.com/s?__biz={BIZ}&mid=7&idx=1")
+    assert (page.kind, page.reason, page.key) == (
+        "unavailable",
+        "hidden by the author's privacy settings",
+        f"{BIZ}:7:1",
+    )
+
+
+def test_an_empty_app_shell_without_the_private_bundle_is_no_article():
+    html = PRIVATE_SHELL.replace("private.4f1a2b.js", "index.4f1a2b.js")
+    with pytest.raises(InputError, match="no WeChat article content found"):
+        parse_page(html)
 
 
 def test_unavailable_wording_in_mesg_block():

@@ -12,6 +12,8 @@ import pytest
 from fakewechat import FakeWeChat, make_article_html
 
 from harvester.cli import main
+from harvester.page import parse_page
+from harvester.pipeline import earlier_content_hash
 
 BIZ = "MzkxMTAwMDAwMQ=="
 SN = "0123456789abcdef0123456789abcdef"
@@ -115,6 +117,61 @@ def test_changed_article_adds_a_revision_and_keeps_the_old_raw_page(served, arch
     assert "神经再生是一个复杂的过程" in old_raw
     [(body,)] = query(archive, "SELECT body_text FROM articles")
     assert "作者修改了这一段。" in body
+
+
+TEMPLATE_2025 = "<p><span leaf>神经再生是一个复杂的过程。</span></p>"
+TEMPLATE_2026 = (
+    '<section style="margin: 0px;" data-role="outer"><p style="text-align: justify;">'
+    '<span leaf="" data-pm-slice="1 1 []">神经再生是一个复杂的过程。</span></p></section>'
+)
+
+
+def test_the_same_article_in_a_changed_template_adds_no_revision(served, archive, capsys):
+    """Other wrappers and attributes around the same text, the image with other parameters."""
+    image = image_url("tpl")
+    again = image.replace("?wx_fmt=png", "?wx_fmt=png&tp=webp&wxfrom=5")
+    for url, body in ((image, TEMPLATE_2025), (again, TEMPLATE_2026)):
+        served.add_image(url)
+        page = make_article_html("模板变了", "神经科学", BIZ, 121, 1, SN, CT, body, [url])
+        link = served.add_article(BIZ, 121, 1, SN, page)
+        code, out, _ = harvester(capsys, "fetch", link, "--refresh", "--archive", str(archive))
+    assert code == 0
+    assert out.startswith("0 new, 0 updated, 1 unchanged, 0 deleted, 0 failed")
+    assert query(archive, "SELECT revision_count FROM articles") == [(1,)]
+
+
+def test_an_article_hashed_as_before_is_still_the_same_version(served, archive, capsys):
+    url = add_article(served, 122, images=())
+    harvester(capsys, "fetch", url, "--archive", str(archive))
+    [(now,)] = query(archive, "SELECT content_hash FROM articles")
+    page = parse_page(
+        make_article_html(
+            "神经修复与再生",
+            "神经科学",
+            BIZ,
+            122,
+            1,
+            SN,
+            CT,
+            "<p><span leaf>神经再生是一个复杂的过程。</span></p>",
+        )
+    )
+    with sqlite3.connect(archive / "archive.db") as db:  # as archived before 2026-12
+        db.execute("UPDATE articles SET content_hash = ?", [earlier_content_hash(page, None)])
+    code, out, _ = harvester(capsys, "fetch", url, "--refresh", "--archive", str(archive))
+    assert (code, out.split(" (")[0]) == (0, "0 new, 0 updated, 1 unchanged, 0 deleted, 0 failed")
+    assert query(archive, "SELECT content_hash, revision_count FROM articles") == [(now, 1)]
+
+
+def test_rebuild_gives_an_article_hashed_as_before_its_hash_silently(served, archive, capsys):
+    url = add_article(served, 123, images=())
+    harvester(capsys, "fetch", url, "--archive", str(archive))
+    [(now,)] = query(archive, "SELECT content_hash FROM articles")
+    with sqlite3.connect(archive / "archive.db") as db:
+        db.execute("UPDATE articles SET content_hash = 'an earlier hash'")
+    code, out, _ = harvester(capsys, "rebuild", "--archive", str(archive))
+    assert (code, out.split(" (")[0]) == (0, "0 new, 0 updated, 1 unchanged, 0 deleted, 0 failed")
+    assert query(archive, "SELECT content_hash, revision_count FROM articles") == [(now, 1)]
 
 
 def test_article_deleted_since_archived_is_marked_and_keeps_its_content(served, archive, capsys):

@@ -757,6 +757,30 @@ def test_create_time_in_cgidatanew_when_ct_is_missing():
     )
 
 
+def test_a_unix_time_wins_over_a_formatted_create_time():
+    script = (
+        "window.cgiDataNew = { create_time: '2026-05-23 11:29', "
+        "ori_create_time: '1779506951' * 1 };"
+    )
+    assert parse_page(article_page(script=script)).published_at.isoformat() == (
+        "2026-05-23T11:29:11+08:00"
+    )
+
+
+def test_a_formatted_create_time_serves_when_there_is_no_unix_time():
+    script = "window.cgiDataNew = { create_time: '2026-05-23 11:29' };"
+    assert parse_page(article_page(script=script)).published_at.isoformat() == (
+        "2026-05-23T11:29:00+08:00"
+    )
+
+
+def test_the_account_is_nickname_then_the_data_objects_nick_name_then_js_name():
+    declared_empty = "var nickname = ''; window.cgiDataNew = { nick_name: '新账号' };"
+    assert parse_page(article_page(script=declared_empty)).account == "新账号"
+    assert parse_page(article_page(script="var nickname = '';")).account == "页面账号"
+    assert parse_page(article_page()).account == "测试账号"
+
+
 def test_ct_from_ternary_template_assignment():
     script = "d.ct = xml ? getXmlValue('ori_create_time.DATA') : '1762338600';"
     assert parse_page(article_page(script=script)).published_at.isoformat() == (
@@ -957,6 +981,28 @@ def test_picture_post_original_flag_from_cgidatanew_copyright_info():
 
 def test_text_post_body_from_text_page_info():
     assert parse_page(TEXT_PAGE).body_html == "<p>今天说两句。</p><p>第二行</p>"
+
+
+def test_a_2026_text_post_without_jsdecode_reads_its_bare_string():
+    html = TEXT_PAGE.replace(
+        "content: JsDecode('今天说两句。\\x0a\\x0a第二行')",
+        "content_noencode: '今天说两句。\\x0a\\x0a第二行'",
+    )
+    assert "content_noencode: '" in html
+    assert parse_page(html).body_html == "<p>今天说两句。</p><p>第二行</p>"
+
+
+def test_a_text_post_whose_text_is_only_in_its_og_tags_keeps_it():
+    html = (
+        TEXT_PAGE.replace("content: JsDecode('今天说两句。\\x0a\\x0a第二行'),", "")
+        .replace("title: JsDecode('今天说两句。\\x0a\\x0a第二行'),", "")
+        .replace(
+            "<title></title>",
+            '<title></title><meta property="og:description" content="只在标签里。\\x0a第二行">',
+        )
+    )
+    page = parse_page(html)
+    assert (page.title, page.body_html) == ("只在标签里。", "<p>只在标签里。</p><p>第二行</p>")
 
 
 def test_text_post_title_is_the_first_line_of_its_text():

@@ -16,6 +16,7 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from harvester.model import Page
+from harvester.page.jsliteral import unescape_js_light
 from harvester.page.scriptdata import ScriptData, script_string
 from harvester.page.text import clean, node_text, text_of
 from harvester.page.urls import link_parts, link_url, url_value
@@ -126,7 +127,12 @@ def _post_text(tree: LexborHTMLParser, data: ScriptData, show_type: int | None) 
                 text = clean(info.get(key))
                 if text:
                     return text
-        return clean(text_of(tree.css_first("#js_text_desc"))) or data.first("msg_title")
+        return (
+            clean(text_of(tree.css_first("#js_text_desc")))
+            or data.first("msg_title")
+            or _meta(tree, "og:description")  # 2026: some keep the text only in og: tags
+            or _meta(tree, "og:title")
+        )
     if show_type == 8:
         text = data.obj_text("content_noencode")
         if text:
@@ -139,6 +145,12 @@ def _post_text(tree: LexborHTMLParser, data: ScriptData, show_type: int | None) 
             return clean(text_of(notice))
         return data.obj_text("desc") or data.first("msg_desc")
     return None
+
+
+def _meta(tree: LexborHTMLParser, name: str) -> str | None:
+    node = tree.css_first(f'meta[property="{name}"]')
+    content = node.attributes.get("content") if node is not None else None
+    return clean(unescape_js_light(content)) if content else None
 
 
 def _share_source(tree: LexborHTMLParser) -> str | None:

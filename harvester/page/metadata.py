@@ -155,8 +155,11 @@ TITLE = (
     Node("#activity-name"),
     Node(".rich_media_title"),
 )
+# `.wx_follow_nickname` no longer names the account on 2026 pages: it comes last.
 ACCOUNT = (
-    Pick(("nickname", "nick_name"), key="nick_name"),
+    Var(("nickname",)),
+    Obj("nick_name"),
+    Var(("nick_name",)),
     Node("#js_name"),
     Node(".profile_nickname"),
     Node(".rich_media_meta_nickname"),
@@ -171,7 +174,9 @@ AUTHOR = (
     Node("#js_author_name"),
     OldTemplateAuthor(),
 )
-# `ct` (Unix seconds); else the other creation times, the date-only one last.
+# `ct` (Unix seconds); else the other creation times, the date-only one last. A Unix time
+# anywhere wins over a formatted one (2026 picture posts: `create_time: '2026-05-23 11:29'`,
+# the seconds in `ori_create_time`).
 PUBLISHED_AT = (
     Var(("ct",)),
     Var(("create_time",)),
@@ -266,9 +271,11 @@ def _read_identity(page: Page, places: Places, link: dict[str, str]) -> None:
 
 
 def _published_at(places: Places) -> datetime | None:
-    """`ct` (Unix seconds); else the other creation times, the date-only one last."""
-    for source in PUBLISHED_AT:
-        moment = _moment(source.read(places))
+    """The first Unix time of PUBLISHED_AT; else its first formatted time."""
+    values = [source.read(places) for source in PUBLISHED_AT]
+    unix = [value for value in values if value and value.isascii() and value.isdigit()]
+    for value in (*unix, *values):
+        moment = _moment(value)
         if moment is not None:
             return moment
     return None

@@ -757,6 +757,18 @@ def test_create_time_in_cgidatanew_when_ct_is_missing():
     )
 
 
+def test_cgidatanew_assigned_more_than_once_is_read_from_its_object_literal():
+    script = (
+        "window.cgiDataNew = window.cgiDataNew || {};\n"
+        "window.cgiDataNew = { nick_name: '第二次赋值', ori_create_time: '1779506951' * 1 };"
+    )
+    page = parse_page(article_page(script=script))
+    assert (page.account, page.published_at.isoformat()) == (
+        "第二次赋值",
+        "2026-05-23T11:29:11+08:00",
+    )
+
+
 def test_a_unix_time_wins_over_a_formatted_create_time():
     script = (
         "window.cgiDataNew = { create_time: '2026-05-23 11:29', "

@@ -717,6 +717,30 @@ def test_blank_author_is_none():
     assert parse_page(article_page(script=script)).author is None
 
 
+@pytest.mark.parametrize(
+    ("meta", "author"),
+    [
+        ('<em class="rich_media_meta rich_media_meta_text">原创：</em>'
+         '<em class="rich_media_meta rich_media_meta_text">张三</em>', "张三"),
+        ('<em class="rich_media_meta rich_media_meta_text">原创： 李四</em>', "李四"),
+    ],
+)  # fmt: skip
+def test_the_2018_templates_original_label_is_not_the_author(meta, author):
+    script = METADATA_SCRIPT.replace('var author = "作者甲";', "")
+    html = article_page(script=script).replace(
+        '<a id="js_name">页面账号</a>', f'{meta}<a id="js_name">页面账号</a>'
+    )
+    assert parse_page(html).author == author
+
+
+def test_a_digest_with_a_link_written_in_it_is_plain_text():
+    script = METADATA_SCRIPT.replace(
+        'var msg_desc = htmlDecode("摘要");',
+        "var msg_desc = htmlDecode(\"见&lt;a href='https://mp.weixin.qq.com/s/x'&gt;上一篇&lt;/a&gt;\");",
+    )
+    assert parse_page(article_page(script=script)).digest == "见上一篇"
+
+
 def test_title_falls_back_to_og_title():
     script = METADATA_SCRIPT.replace("var msg_title = '测试标题'.html(false);", "")
     assert parse_page(article_page(script=script)).title == "OG 标题"
@@ -981,9 +1005,22 @@ def test_picture_post_kind_and_title():
 
 def test_picture_post_body_is_text_paragraphs_then_images():
     assert parse_page(PICTURE_PAGE).body_html == (
-        "<p>第一段</p><p>第二段 &lt;b&gt;</p><p>第三段</p>"
+        "<p>第一段</p><p>第二段 &lt;b&gt;<br>第三段</p>"
         '<p><img src="https://mmbiz.qpic.cn/mmbiz_png/one/0?wx_fmt=png&amp;from=appmsg"></p>'
         '<p><img src="https://mmbiz.qpic.cn/mmbiz_png/two/0?wx_fmt=png"></p>'
+    )
+
+
+def test_a_posts_text_keeps_its_links_and_line_breaks_and_shows_other_markup_as_written():
+    text = (
+        "第一行\\x0a第二行<br>第三行\\x0a\\x0a"
+        '详见<a href="https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOp" target="_blank">'
+        "<span>这篇</span></a>，&lt;b&gt;不是粗体"
+    )
+    html = PICTURE_PAGE.replace("第一段\\x0a\\x0a第二段 \\x26lt;b\\x26gt;\\x0a第三段", text)
+    assert parse_page(html).body_html.split("<p><img")[0] == (
+        "<p>第一行<br>第二行<br>第三行</p>"
+        '<p>详见<a href="https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOp">这篇</a>，&lt;b&gt;不是粗体</p>'
     )
 
 
@@ -1014,7 +1051,7 @@ def test_a_text_post_whose_text_is_only_in_its_og_tags_keeps_it():
         )
     )
     page = parse_page(html)
-    assert (page.title, page.body_html) == ("只在标签里。", "<p>只在标签里。</p><p>第二行</p>")
+    assert (page.title, page.body_html) == ("只在标签里。", "<p>只在标签里。<br>第二行</p>")
 
 
 def test_text_post_title_is_the_first_line_of_its_text():
@@ -1033,7 +1070,7 @@ def test_share_post_kind_and_shared_url():
 
 def test_share_post_body_is_comment_and_link():
     assert parse_page(SHARE_PAGE).body_html == (
-        "<p>推荐一读。</p><p>值得一看。</p>"
+        "<p>推荐一读。<br>值得一看。</p>"
         '<p><a href="https://mp.weixin.qq.com/s?__biz=MzIxNzE3MjEwNg==&amp;mid=2247483687'
         '&amp;idx=2&amp;sn=8c05352c98185e08f8100947f6f0b621">被转发的文章</a></p>'
     )

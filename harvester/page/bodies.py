@@ -23,6 +23,11 @@ from harvester.page.urls import link_parts, link_url, url_value
 
 VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{4,40}")
 EMBEDS = "img, iframe, video, audio, mpvoice, qqmusic, mp-common-mpaudio, svg"
+# A post's text may hold links and line breaks written as HTML, which WeChat shows as such.
+_POST_LINK = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*(["'])(.*?)\1[^>]*>(.*?)</a\s*>""", re.I | re.S)
+_INNER_TAG = re.compile(r"</?[A-Za-z][^>]*>")  # inside a link's text: a <span> around it
+_BR = re.compile(r"<br\s*/?>", re.I)
+_BLANK_LINE = re.compile(r"\n[ \t\u3000]*\n")
 
 
 @dataclass
@@ -93,10 +98,34 @@ def _inner_html(node: LexborNode) -> str:
 
 
 def _paragraphs(text: str | None) -> str:
+    """A post's text as HTML: a blank line parts paragraphs, a single line end is a line
+    break; the links and line breaks written in it as HTML are links and line breaks, any
+    other markup stays text, as written."""
     if not text:
         return ""
-    lines = (line.strip() for line in text.splitlines())
-    return "".join(f"<p>{htmllib.escape(line, quote=False)}</p>" for line in lines if line)
+    text = _BR.sub("\n", text)
+    paragraphs = []
+    for block in _BLANK_LINE.split(text):
+        lines = [_post_html(line.strip()) for line in block.splitlines() if line.strip()]
+        if lines:
+            paragraphs.append(f"<p>{'<br>'.join(lines)}</p>")
+    return "".join(paragraphs)
+
+
+def _post_html(text: str) -> str:
+    out, end = [], 0
+    for link in _POST_LINK.finditer(text):
+        out.append(_escaped(text[end : link.start()]))
+        href = htmllib.escape(htmllib.unescape(link.group(2)))
+        label = _escaped(_INNER_TAG.sub("", link.group(3)))
+        out.append(f'<a href="{href}">{label}</a>')
+        end = link.end()
+    out.append(_escaped(text[end:]))
+    return "".join(out)
+
+
+def _escaped(text: str) -> str:
+    return htmllib.escape(text, quote=False)
 
 
 def _picture_urls(tree: LexborHTMLParser, data: ScriptData) -> list[str]:

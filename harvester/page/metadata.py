@@ -36,6 +36,8 @@ BIZ = re.compile(r"[A-Za-z0-9+/=_-]{4,64}")
 DIGITS = re.compile(r"\d{1,20}")
 SN = re.compile(r"[A-Za-z0-9_-]{4,128}")
 TEXT_TITLE_LENGTH = 60
+ORIGINAL_LABEL = re.compile(r"^\s*原创\s*[：:]?\s*")  # 2018–2019: "原创： 作者" before the author
+MARKUP = re.compile(r"</?[A-Za-z][^>]*>")
 ALL_PREFIXES = ("var", "window", "d", "_g")
 
 
@@ -142,7 +144,7 @@ class OldTemplateAuthor:
                 continue
             if "rich_media_meta_nickname" in (node.attributes.get("class") or ""):
                 continue
-            text = clean(node.text(deep=True))
+            text = clean(ORIGINAL_LABEL.sub("", node.text(deep=True)))
             if text and not LOCAL_TIME.match(text):
                 return text
         return None
@@ -232,7 +234,7 @@ def read_metadata(
     page.published_at = _published_at(places)
     page.account_id = first_value(ACCOUNT_ID, places)
     page.cover = url_value(first_value(COVER, places))
-    page.digest = first_value(DIGEST, places)
+    page.digest = _plain(first_value(DIGEST, places))
     page.original = _original(places)
     page.source_url = url_value(first_value(SOURCE_URL, places))
     page.paid = first_value(PAID, places) == "1"
@@ -299,6 +301,11 @@ def _moment(value: str | None) -> datetime | None:
         return datetime(year, month, day, hour, minute, second, tzinfo=CHINA)
     except ValueError:
         return None
+
+
+def _plain(text: str | None) -> str | None:
+    """A digest is plain text: links written into it as HTML leave their text."""
+    return clean(MARKUP.sub("", text)) if text and "<" in text else text
 
 
 def _original(places: Places) -> bool | None:

@@ -226,15 +226,7 @@ def save_article(
             _index_text(db, key, page.title, body_text, search_body)
             return "new"
         if row["content_hash"] is not None and row["content_hash"] in (content_hash, earlier_hash):
-            db.execute(
-                "UPDATE articles SET last_checked_at = ?, content_hash = ? WHERE key = ?",
-                [at, content_hash, key],
-            )
-            _date_if_undated(db, row, columns)
-            if row["status"] == status:
-                return "unchanged"
-            _set_status(db, row, status, at, raw_path)
-            return "updated"
+            return _same_content(db, row, columns, content_hash, status, at, raw_path)
         _update_article(db, key, {**_better_date(columns, row), **content, "kind": page.kind})
         db.execute(
             """UPDATE articles SET paid = ?, body_text = ?, last_checked_at = ?,
@@ -248,6 +240,27 @@ def save_article(
         _add_revision(db, key, at, "content", status=status, **revision)
         _index_text(db, key, page.title or row["title"], body_text, search_body)
         return "updated"
+
+
+def _same_content(
+    db: sqlite_utils.Database,
+    row: Mapping[str, Any],
+    columns: Mapping[str, Any],
+    content_hash: str | None,
+    status: str,
+    at: str,
+    raw_path: str | None,
+) -> str:
+    """A capture of the version archived: checked now, dated if it was not, its status set."""
+    db.execute(
+        "UPDATE articles SET last_checked_at = ?, content_hash = ? WHERE key = ?",
+        [at, content_hash, row["key"]],
+    )
+    _date_if_undated(db, row, columns)
+    if row["status"] == status:
+        return "unchanged"
+    _set_status(db, row, status, at, raw_path)
+    return "updated"
 
 
 DATE_COLUMNS = ("published_at", "year", "date_source")

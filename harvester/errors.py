@@ -5,7 +5,15 @@ InputError is the archive's (archive/errors.py), so both packages raise the same
 
 from archive.errors import InputError
 
-__all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "EXIT_TRY_LATER", "EXIT_USAGE", "InputError", "TryLater"]
+__all__ = [
+    "EXIT_OK",
+    "EXIT_SOME_FAILED",
+    "EXIT_TRY_LATER",
+    "EXIT_USAGE",
+    "InputError",
+    "TryLater",
+    "unexpected",
+]
 
 # The one rule (README, "Exit codes"): 0 everything asked for was done (files that hold
 # no article are counted, not failures); 1 some inputs were bad or failed, each named, the
@@ -17,3 +25,10 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_TRY_LATER = 0, 1, 2, 75
 
 class TryLater(Exception):
     """WeChat asked us to slow down, or another run holds the lock (exit 75)."""
+
+
+def unexpected(name: str, error: Exception) -> str:
+    """The one line for an error no check foresaw in one input (a file, an article): it
+    costs that input only, and says what went wrong so it can be reported and fixed."""
+    detail = " ".join(str(error).split())
+    return f"{name}: failed: {type(error).__name__}" + (f": {detail}" if detail else "")

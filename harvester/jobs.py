@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -25,7 +26,7 @@ from archive.files import fsync_at_end, read_raw
 from archive.index import keys_with_raw_capture, record_fetch
 from harvester import pipeline
 from harvester.archiver import Archive
-from harvester.errors import InputError, TryLater
+from harvester.errors import InputError, TryLater, unexpected
 from harvester.links import ArticleLink
 from harvester.model import Capture
 from harvester.pipeline import Rendering
@@ -133,13 +134,17 @@ class Prepared:
 
 
 def prepare(path: Path) -> Prepared:
+    """One file read and converted; whatever goes wrong with it is its one failure line,
+    also an error no check foresaw (in a worker it would otherwise end the import)."""
     try:
         capture = read_capture(path)
+        if not capture.page.is_article:
+            return Prepared(path, capture)
+        return Prepared(path, capture, pipeline.render(capture.page, capture.raw))
     except InputError as error:
         return Prepared(path, error=str(error))
-    if not capture.page.is_article:
-        return Prepared(path, capture)
-    return Prepared(path, capture, pipeline.render(capture.page, capture.raw))
+    except Exception as error:
+        return Prepared(path, error=unexpected(str(path), error))
 
 
 @contextlib.contextmanager
@@ -208,7 +213,12 @@ def import_paths(
 
         def handle(item: Prepared) -> None:
             progress(str(item.path))
-            import_one(archive, client, item, run.summary)
+            try:
+                import_one(archive, client, item, run.summary)
+            except sqlite3.Error:  # the archive's failure, not this file's
+                raise
+            except Exception as error:  # its rows were rolled back with its savepoint
+                run.summary.fail(unexpected(str(item.path), error))
 
         with prepared_files(list(paths)) as prepared:
             in_batches(archive.db, prepared, handle)

@@ -166,7 +166,7 @@ def _shortcode(match: re.Match[str]) -> str:
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, (dict, list)):
         return None
-    return str(value).strip() or None
+    return readable(str(value)).strip() or None
 
 
 def _texts(value: Any) -> list[str]:

@@ -1,0 +1,171 @@
+"""Hostile files (issue 11): one bad input costs only itself, named in one line; the rest
+is done. Files and archives are made by the tests; the CLI runs as a real subprocess."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from archive_builder import harvester
+from test_archiving import query, seed_file
+
+from harvester import pipeline
+from harvester.cli import main
+
+
+def own_file(folder: Path, short_id: str, title: str, account: str = "号") -> Path:
+    """One of the archive's own Markdown files; its front matter is YAML, `title` and
+    `account` written into it as they are (YAML escapes included)."""
+    path = folder / f"{short_id}.md"
+    path.write_text(
+        f'---\ntitle: "{title}"\naccount: "{account}"\nauthor: "\\u009f作者\\ufffe"\n'
+        f'wechat_url: "https://mp.weixin.qq.com/s/{short_id}"\nwechat_kind: "article"\n'
+        f'status: "live"\n---\n标题 by 号\n------\n\n正文。\n\n---\n\n'
+        f"[原文链接](https://mp.weixin.qq.com/s/{short_id})\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def in_process(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exited.value.code, out, err
+
+
+def with_fault(*args: str, timeout: float = 120) -> tuple[int, str, str]:
+    """The CLI in a subprocess whose converter fails for the article titled 坏 with an
+    error no check foresaw (import's forked worker processes fail the same way)."""
+    setup = textwrap.dedent(
+        """
+        import harvester.convert, harvester.pipeline
+
+        def failing(convert):
+            def converted(page, *args):
+                if page.title == "坏":
+                    raise RuntimeError("converter bug\\nsecond line")
+                return convert(page, *args)
+            return converted
+
+        harvester.pipeline.render = failing(harvester.pipeline.render)
+        harvester.convert.article_markdown = failing(harvester.convert.article_markdown)
+        from harvester.cli import main
+        main()
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", setup, *args], capture_output=True, text=True, timeout=timeout
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def summary(out: str) -> str:
+    return out.split(" (archive: ")[0]
+
+
+# --------------------------------------------------------------------------- item 3
+
+
+def test_an_archive_file_escaping_a_lone_surrogate_imports_with_readable_text(archive, tmp_path):
+    folder = tmp_path / "own"
+    folder.mkdir()
+    own_file(folder, "OWN001", "坏\\ud800标题\\u007f\\u0085", account="号\\udfff")
+    own_file(folder, "OWN002", "好")
+    done = harvester("import", str(folder), "--no-images", "--archive", str(archive))
+    assert (done.returncode, done.stderr, summary(done.stdout)) == (
+        0,
+        "",
+        "2 new, 0 updated, 0 unchanged, 0 deleted, 0 failed",
+    )
+    assert query(archive, "SELECT key, title, account, author FROM articles ORDER BY key") == [
+        ("s:OWN001", "坏\ufffd标题", "号\ufffd", "作者"),
+        ("s:OWN002", "好", "号", "作者"),
+    ]
+
+
+def test_convert_of_an_archive_file_escaping_a_lone_surrogate_prints_it(tmp_path):
+    path = own_file(tmp_path, "OWN003", "坏\\ud800")
+    done = harvester("convert", str(path))
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith('---\ntitle: "坏\ufffd"\n')
+
+
+def test_an_error_no_check_foresaw_costs_only_its_file_in_import(archive, tmp_path):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    bad = seed_file(folder, "坏", "BAD001", ())
+    seed_file(folder, "好", "GOOD01", ())
+    code, out, err = with_fault("import", str(folder), "--no-images", "--archive", str(archive))
+    assert (code, err, summary(out)) == (
+        1,
+        f"harvester: {bad}: failed: RuntimeError: converter bug second line\n",
+        "1 new, 0 updated, 0 unchanged, 0 deleted, 1 failed",
+    )
+    assert query(archive, "SELECT key FROM articles") == [("s:GOOD01",)]
+
+
+def test_an_error_no_check_foresaw_in_a_worker_process_costs_only_its_file(archive, tmp_path):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    for n in range(40):  # enough files for worker processes
+        seed_file(folder, f"第{n}篇", f"MANY{n:02}", ())
+    bad = seed_file(folder, "坏", "MANY99", ())
+    code, out, err = with_fault("import", str(folder), "--no-images", "--archive", str(archive))
+    assert (code, err, summary(out)) == (
+        1,
+        f"harvester: {bad}: failed: RuntimeError: converter bug second line\n",
+        "40 new, 0 updated, 0 unchanged, 0 deleted, 1 failed",
+    )
+
+
+def test_an_error_no_check_foresaw_while_saving_costs_only_its_file(
+    archive, tmp_path, capsys, monkeypatch
+):
+    real = pipeline.save
+
+    def save(archive, capture, *args, **kwargs):
+        if capture.page.title == "坏":
+            raise KeyError("nothing")
+        return real(archive, capture, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "save", save)
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    bad = seed_file(folder, "坏", "BAD002", ())
+    seed_file(folder, "好", "GOOD02", ())
+    code, out, err = in_process(
+        capsys, "import", str(folder), "--no-images", "--archive", str(archive)
+    )
+    assert (code, err, summary(out)) == (
+        1,
+        f"harvester: {bad}: failed: KeyError: 'nothing'\n",
+        "1 new, 0 updated, 0 unchanged, 0 deleted, 1 failed",
+    )
+
+
+def test_an_error_no_check_foresaw_costs_only_its_file_in_convert(tmp_path):
+    bad = seed_file(tmp_path, "坏", "BAD003", ())
+    good = seed_file(tmp_path, "好", "GOOD03", ())
+    code, out, err = with_fault("convert", str(bad), str(good))
+    assert (code, err) == (
+        1,
+        f"harvester: {bad}: failed: RuntimeError: converter bug second line\n",
+    )
+    assert out.startswith('---\ntitle: "好"\n')
+
+
+def test_a_database_error_is_not_taken_for_one_files_failure(archive, tmp_path, monkeypatch):
+    def save(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(pipeline, "save", save)
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    seed_file(folder, "好", "GOOD04", ())
+    with pytest.raises(sqlite3.OperationalError):
+        main(["import", str(folder), "--no-images", "--archive", str(archive)])

@@ -21,6 +21,7 @@ import os
 import re
 import tempfile
 import warnings
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -339,6 +340,17 @@ def store_raw(
 
 
 def read_raw(root: Path, relpath: str) -> bytes:
-    """The page bytes stored by store_raw (gunzipped)."""
-    data = resolve_inside(root, relpath).read_bytes()
-    return gzip.decompress(data) if relpath.endswith(".gz") else data
+    """The page bytes stored by store_raw (gunzipped); InputError naming the file when it
+    is missing, cut short (a copy or disk that failed) or damaged."""
+    try:
+        data = resolve_inside(root, relpath).read_bytes()
+    except OSError as error:
+        raise InputError(f"{relpath}: cannot read: {error.strerror or error}") from None
+    if not relpath.endswith(".gz"):
+        return data
+    try:
+        return gzip.decompress(data)
+    except EOFError:  # not an end of input the user typed: the stream stops early
+        raise InputError(f"{relpath}: truncated (its gzip stream ends early)") from None
+    except (OSError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        raise InputError(f"{relpath}: damaged, not a gzip stream ({error})") from None

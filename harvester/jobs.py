@@ -30,7 +30,7 @@ from harvester.errors import InputError, TryLater, unexpected
 from harvester.links import ArticleLink
 from harvester.model import Capture
 from harvester.pipeline import Rendering
-from harvester.reader import decode_source, parse_source, read_capture, read_stored_images
+from harvester.reader import decode_stored, parse_source, read_capture, read_stored_images
 from harvester.runs import NOT_ARTICLES, Summary, recorded_run
 
 if TYPE_CHECKING:  # httpx is imported only when something is fetched: `import` starts sooner
@@ -302,6 +302,10 @@ def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summar
                 run.summary.add(rebuild_one(archive, key))
             except (InputError, OSError, ValueError) as error:
                 run.summary.fail(f"{key}: {error}")
+            except sqlite3.Error:  # the archive's failure, not this article's
+                raise
+            except Exception as error:
+                run.summary.fail(unexpected(key, error))
 
         in_batches(archive.db, keys_with_raw_capture(archive.db), handle)
     return run.summary
@@ -310,8 +314,11 @@ def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summar
 def rebuild_one(archive: Archive, key: str) -> str:
     row = archive.row(key)
     assert row is not None, "keys_with_raw_capture lists archived articles"
-    raw = read_raw(archive.root, row["raw_path"])
-    page = parse_source(decode_source(raw))
+    raw = read_raw(archive.root, row["raw_path"])  # InputError names the file
+    try:
+        page = parse_source(decode_stored(raw))
+    except InputError as error:
+        raise InputError(f"{row['raw_path']}: {error}") from None
     capture = Capture(page, raw, datetime.now(UTC), key, key)
     plan = pipeline.decide_rebuild(archive, row, capture)
     if plan.action == "refuse":

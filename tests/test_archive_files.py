@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from archive.errors import InputError
 from archive.files import (
     StoredImage,
     fsync_at_end,
@@ -366,6 +367,28 @@ def test_store_raw_path_layout_and_gzip(tmp_path):
 def test_read_raw_round_trips(tmp_path):
     relpath = store_raw(tmp_path, "biz", "1", "2", FETCHED, HTML)
     assert read_raw(tmp_path, relpath) == HTML
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (lambda blob: blob[:-20], "truncated (its gzip stream ends early)"),
+        (lambda blob: b"<html>", "damaged, not a gzip stream (Not a gzipped file (b'<h'))"),
+    ],
+    ids=["truncated", "not-gzip"],
+)
+def test_read_raw_names_a_damaged_capture(tmp_path, damage, problem):
+    relpath = store_raw(tmp_path, "biz", "1", "2", FETCHED, HTML)
+    (tmp_path / relpath).write_bytes(damage((tmp_path / relpath).read_bytes()))
+    with pytest.raises(InputError) as error:
+        read_raw(tmp_path, relpath)
+    assert str(error.value) == f"{relpath}: {problem}"
+
+
+def test_read_raw_names_a_missing_capture(tmp_path):
+    with pytest.raises(InputError) as error:
+        read_raw(tmp_path, "raw/biz/1_2/gone.html.gz")
+    assert str(error.value) == "raw/biz/1_2/gone.html.gz: cannot read: No such file or directory"
 
 
 def test_store_raw_makes_biz_safe(tmp_path):

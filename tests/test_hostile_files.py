@@ -3,6 +3,7 @@ is done. Files and archives are made by the tests; the CLI runs as a real subpro
 
 from __future__ import annotations
 
+import gzip
 import sqlite3
 import subprocess
 import sys
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from archive_builder import harvester
-from test_archiving import query, seed_file
+from fakewechat import make_article_html
+from test_archiving import BIZ, CT, SN, query, seed_file
 
 from harvester import pipeline
 from harvester.cli import main
@@ -169,3 +171,72 @@ def test_a_database_error_is_not_taken_for_one_files_failure(archive, tmp_path, 
     seed_file(folder, "好", "GOOD04", ())
     with pytest.raises(sqlite3.OperationalError):
         main(["import", str(folder), "--no-images", "--archive", str(archive)])
+
+
+# --------------------------------------------------------------------------- item 6
+
+
+@pytest.fixture
+def three_pages(archive: Path, tmp_path: Path) -> dict[int, tuple[str, Path, Path]]:
+    """An archive of three saved pages imported by the CLI: mid → (key, raw, Markdown)."""
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for mid in (1, 2, 3):
+        body = f"<p><span leaf>正文{mid}。</span></p>"
+        html = make_article_html(f"标题{mid}", "号", BIZ, mid, 1, SN, CT, body)
+        (pages / f"{mid}.html").write_text(html, encoding="utf-8")
+    done = harvester("import", str(pages), "--no-images", "--archive", str(archive))
+    assert done.returncode == 0, done.stderr
+    rows = query(archive, "SELECT key, raw_path, md_path FROM articles ORDER BY key")
+    return {n: (key, archive / raw, archive / md) for n, (key, raw, md) in enumerate(rows, 1)}
+
+
+def test_rebuild_names_a_truncated_raw_capture_and_rebuilds_the_rest(archive, three_pages):
+    key, raw, markdown = three_pages[2]
+    kept = markdown.read_bytes()
+    raw.write_bytes(raw.read_bytes()[:-40])
+    done = harvester("rebuild", "--archive", str(archive))
+    relpath = raw.relative_to(archive)
+    assert (done.returncode, done.stderr, summary(done.stdout)) == (
+        1,
+        f"harvester: {key}: {relpath}: truncated (its gzip stream ends early)\n",
+        "0 new, 0 updated, 2 unchanged, 0 deleted, 1 failed",
+    )
+    assert markdown.read_bytes() == kept
+
+
+def test_rebuild_names_a_raw_capture_that_is_not_gzip(archive, three_pages):
+    key, raw, _ = three_pages[1]
+    raw.write_bytes(b"not gzip at all")
+    done = harvester("rebuild", "--archive", str(archive))
+    assert (done.returncode, done.stderr, summary(done.stdout)) == (
+        1,
+        f"harvester: {key}: {raw.relative_to(archive)}: "
+        "damaged, not a gzip stream (Not a gzipped file (b'no'))\n",
+        "0 new, 0 updated, 2 unchanged, 0 deleted, 1 failed",
+    )
+
+
+def test_a_raw_capture_with_an_invalid_utf8_byte_is_rebuilt_with_it_replaced(archive, three_pages):
+    _, raw, markdown = three_pages[3]
+    page = gzip.decompress(raw.read_bytes())
+    raw.write_bytes(gzip.compress(page.replace("正文3".encode(), b"\xff" + "正文3".encode())))
+    done = harvester("rebuild", "--archive", str(archive))
+    assert (done.returncode, done.stderr, summary(done.stdout)) == (
+        0,
+        "",
+        "0 new, 1 updated, 2 unchanged, 0 deleted, 0 failed",
+    )
+    assert "\ufffd正文3。" in markdown.read_text("utf-8")
+
+
+def test_a_raw_capture_cut_before_its_closing_html_names_the_file(archive, three_pages):
+    key, raw, _ = three_pages[1]
+    page = gzip.decompress(raw.read_bytes())
+    raw.write_bytes(gzip.compress(page[: page.index(b"</body>")]))
+    done = harvester("rebuild", "--archive", str(archive))
+    assert (done.returncode, done.stderr) == (
+        1,
+        f"harvester: {key}: {raw.relative_to(archive)}: "
+        "truncated page: it has <html> but no closing </html>\n",
+    )

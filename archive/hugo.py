@@ -27,6 +27,8 @@ and layouts (`archive.hugo_site`) are created only when the site has no Hugo con
 all and are never overwritten. Page paths come from `archive.names.page_relpath`.
 Nothing taken from an article (title, account, the index's md_path) can name a path
 outside SITE_DIR: output names are slugs, and every path goes through resolve_inside.
+An article that cannot be exported is named in the summary's `skipped` (the command
+prints each and exits 1) and costs only itself.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archive.errors import InputError
+from archive.errors import InputError, unexpected
 from archive.files import resolve_inside, write_atomic
 from archive.frontmatter import split_front_matter, write_front_matter, yaml_value
 from archive.hugo_manifest import read_manifest, write_manifest
@@ -351,49 +353,85 @@ def _rows(archive_dir: Path) -> list[dict[str, Any]]:
 
 
 def export_hugo(archive_dir: Path, site_dir: Path) -> ExportSummary:
-    """Write (or bring up to date) a Hugo site tree at `site_dir` from the archive."""
+    """Write (or bring up to date) a Hugo site tree at `site_dir` from the archive.
+
+    An article that cannot be exported (its Markdown unreadable, its page not writable,
+    an error no check foresaw) is named in `summary.skipped` and costs only itself.
+    """
     archive_dir = Path(archive_dir)
     if not (archive_dir / "archive.db").is_file():
         raise InputError(f"{archive_dir}: no archive here (no archive.db)")
     summary = ExportSummary(site_dir=Path(site_dir))
     site = site_root(site_dir)
     summary.scaffold = write_scaffold(site)
-    old_pages, old_images = read_manifest(site)
-    pages: dict[str, str] = {}
-    taken: set[str] = set()
-    images: set[str] = set()
+    export = _Export(archive_dir, site, summary, *read_manifest(site))
     for row in _rows(archive_dir):
-        key = row["key"]
         if not row.get("md_path"):
             summary.not_archived += 1
             continue
-        loaded = _load(archive_dir, row["md_path"])
+        try:
+            export.page(row)
+        except InputError:  # the site itself is unsafe to write (a folder linked outside)
+            raise
+        except OSError as error:
+            summary.skipped.append(f"{row['key']}: not written: {error.strerror or error}")
+        except Exception as error:
+            summary.skipped.append(unexpected(row["key"], error))
+    summary.images = len(export.images)
+    _remove_stale(
+        site,
+        set(export.old_pages.values()) - set(export.pages.values()),
+        export.old_images - export.images,
+        summary,
+    )
+    write_manifest(site, export.pages, export.images)
+    return summary
+
+
+@dataclass
+class _Export:
+    """One export while it runs: what earlier exports wrote, and what this one wrote."""
+
+    archive_dir: Path
+    site: Path
+    summary: ExportSummary
+    old_pages: dict[str, str]
+    old_images: set[str]
+    pages: dict[str, str] = field(default_factory=dict)  # key -> page relpath
+    taken: set[str] = field(default_factory=set)
+    images: set[str] = field(default_factory=set)
+
+    def page(self, row: Mapping[str, Any]) -> None:
+        """Write one article's page (and place its images), or say in `skipped` why not."""
+        key, summary = row["key"], self.summary
+        loaded = _load(self.archive_dir, row["md_path"])
         if isinstance(loaded, str):
             summary.skipped.append(f"{key}: {loaded}")
-            continue
+            return
         meta, body = loaded
         published = parse_time(row.get("published_at")) or parse_time(meta.get("date"))
         account = row.get("account") or meta.get("account")
         relpath = page_relpath(account, published, row.get("title") or meta.get("title"), key)
-        if relpath in taken:  # two keys with one hash8: keep both, apart
+        if relpath in self.taken:  # two keys with one hash8: keep both, apart
             relpath = relpath.removesuffix(".md") + f"-{key_hash(key, 16)}.md"
-        taken.add(relpath)
-        target = inside_site(site, relpath)
-        if target.exists() and old_pages.get(key) != relpath and not _is_ours(target, key):
+        self.taken.add(relpath)
+        target = inside_site(self.site, relpath)
+        if target.exists() and self.old_pages.get(key) != relpath and not _is_ours(target, key):
             summary.skipped.append(f"{key}: {relpath} exists and was not written by an export")
-            continue
+            return
         text, page_images = hugo_page(meta, body, row)
-        _place_images(archive_dir, site, page_images, images, summary)
-        if write_atomic(target, text.encode("utf-8")):
+        _place_images(self.archive_dir, self.site, page_images, self.images, summary)
+        try:
+            written = write_atomic(target, text.encode("utf-8"))
+        except OSError as error:
+            summary.skipped.append(f"{key}: {relpath}: not written: {error.strerror or error}")
+            return
+        if written:
             summary.written += 1
             summary.written_paths.append(relpath)
         else:
             summary.unchanged += 1
-        pages[key] = relpath
-    summary.images = len(images)
-    _remove_stale(site, set(old_pages.values()) - set(pages.values()), old_images - images, summary)
-    write_manifest(site, pages, images)
-    return summary
+        self.pages[key] = relpath
 
 
 def _place_images(

@@ -160,7 +160,11 @@ def export_hugo_command(site_dir: Path, archive_dir: Path) -> None:
     from archive.hugo import export_hugo
 
     summary = export_hugo(existing_archive(archive_dir), site_dir)
+    for problem in summary.skipped:  # each article not exported, and why
+        fail(problem)
     click.echo(summary)
+    if summary.skipped:
+        sys.exit(EXIT_SOME_FAILED)
 
 
 def open_client() -> HttpClient:

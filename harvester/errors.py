@@ -1,9 +1,10 @@
 """The errors the command line turns into one-line messages, and its exit codes.
 
-InputError is the archive's (archive/errors.py), so both packages raise the same one.
+InputError is the archive's (archive/errors.py), so both packages raise the same one; so is
+`unexpected`, the line for an error no check foresaw.
 """
 
-from archive.errors import InputError
+from archive.errors import InputError, unexpected
 
 __all__ = [
     "EXIT_OK",
@@ -25,10 +26,3 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_TRY_LATER = 0, 1, 2, 75
 
 class TryLater(Exception):
     """WeChat asked us to slow down, or another run holds the lock (exit 75)."""
-
-
-def unexpected(name: str, error: Exception) -> str:
-    """The one line for an error no check foresaw in one input (a file, an article): it
-    costs that input only, and says what went wrong so it can be reported and fixed."""
-    detail = " ".join(str(error).split())
-    return f"{name}: failed: {type(error).__name__}" + (f": {detail}" if detail else "")

@@ -11,9 +11,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from archive_builder import harvester
 from fakewechat import make_article_html
 from test_archiving import BIZ, CT, SN, query, seed_file
+from test_hugo_export import needs_hugo, parse_page, run_hugo
 
 from harvester import pipeline
 from harvester.cli import main
@@ -239,4 +241,107 @@ def test_a_raw_capture_cut_before_its_closing_html_names_the_file(archive, three
         1,
         f"harvester: {key}: {raw.relative_to(archive)}: "
         "truncated page: it has <html> but no closing </html>\n",
+    )
+
+
+# --------------------------------------------------------------------------- item 4
+
+HOSTILE = "\x7f\x85\x9f\ufffe\uffff"  # DEL, C1 controls, noncharacters
+
+
+def hostile_seed(folder: Path) -> Path:
+    """A seed whose title, account and author hold DEL, C1 controls and noncharacters,
+    as they are and as JSON escapes."""
+    path = folder / "HOST01.md"
+    path.write_text(
+        f'---\ntitle: "种{HOSTILE}子\\u007f\\u0085\\ufffe"\ndate: 2026-01-26T00:00:16Z\n'
+        f'author: "\\u009f作{HOSTILE}者\\uffff"\ntags: ["fetched", "号{HOSTILE}"]\n---\n'
+        f"种子 by 号\n------\n<div><p><span leaf>正文。</span></p></div>\n<hr>\n"
+        '<a href="https://mp.weixin.qq.com/s/HOST01",target="_blank" '
+        'rel="noopener noreferrer">原文链接</a>\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def built_titles(public: Path) -> list[str]:
+    """The h1 of every article page Hugo built, in path order."""
+    pages = sorted(public.glob("posts/*/*/*/index.html"))
+    return [title for page in pages for title in parse_page(page).h1]
+
+
+def front_matter(path: Path) -> dict:
+    return yaml.safe_load(path.read_text("utf-8").split("---\n")[1])
+
+
+@needs_hugo
+def test_hostile_characters_from_a_seed_and_a_fetched_page_reach_hugo_readable(
+    served, archive, tmp_path
+):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    hostile_seed(folder)
+    body = "<p><span leaf>网页正文。</span></p>"
+    page = make_article_html(
+        f"网{HOSTILE}页", f"号{HOSTILE}", BIZ, 7, 1, SN, CT, body, author=f"作{HOSTILE}者"
+    )
+    url = served.add_article(BIZ, 7, 1, SN, page)
+    site, public = tmp_path / "site", tmp_path / "public"
+    steps = [
+        harvester("import", str(folder), "--no-images", "--archive", str(archive)),
+        harvester("fetch", url, "--archive", str(archive)),
+        harvester("export", "hugo", str(site), "--archive", str(archive)),
+    ]
+    assert [(step.returncode, step.stderr) for step in steps] == [(0, "")] * 3
+    assert query(archive, "SELECT title, account, author FROM articles ORDER BY key") == [
+        ("网页", "号", "作者"),
+        ("种子", "号", "作者"),
+    ]
+    pages = sorted((site / "content").rglob("*.md"))
+    archived = sorted((archive / "articles").rglob("*.md"))
+    assert [front_matter(path)["title"] for path in archived + pages] == ["网页", "种子"] * 2
+    hugo = run_hugo(site, public)
+    assert (hugo.returncode, hugo.stderr) == (0, "")
+    assert built_titles(public) == ["网页", "种子"]
+
+
+def test_export_names_an_article_it_cannot_read_and_exports_the_rest(archive, tmp_path):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    seed_file(folder, "坏", "EXP001", ())
+    seed_file(folder, "好", "EXP002", ())
+    assert (
+        harvester("import", str(folder), "--no-images", "--archive", str(archive)).returncode == 0
+    )
+    [(md_path,)] = query(archive, "SELECT md_path FROM articles WHERE key = 's:EXP001'")
+    (archive / md_path).write_text('---\ntitle: "未闭合\n---\n正文\n', encoding="utf-8")
+    site = tmp_path / "site"
+    done = harvester("export", "hugo", str(site), "--archive", str(archive))
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"harvester: s:EXP001: {md_path}: front matter is not valid YAML: "
+        "found unexpected end of stream (line 3)\n"
+    )
+    assert done.stdout.startswith(f"Exported 1 articles to {site} (1 written,")
+    assert [front_matter(path)["title"] for path in (site / "content").rglob("*.md")] == ["好"]
+
+
+def test_export_names_an_article_whose_page_it_cannot_write_and_exports_the_rest(archive, tmp_path):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    seed_file(folder, "坏", "EXP003", ())
+    seed_file(folder, "好", "EXP004", ())
+    assert (
+        harvester("import", str(folder), "--no-images", "--archive", str(archive)).returncode == 0
+    )
+    site = tmp_path / "site"
+    assert harvester("export", "hugo", str(site), "--archive", str(archive)).returncode == 0
+    [bad] = [path for path in (site / "content").rglob("*.md") if "坏" in path.name]
+    bad.unlink()
+    bad.mkdir()  # a folder where the page must go
+    done = harvester("export", "hugo", str(site), "--archive", str(archive))
+    relpath = bad.relative_to(site)
+    assert (done.returncode, done.stderr) == (
+        1,
+        f"harvester: s:EXP003: {relpath}: not written: Is a directory\n",
     )

@@ -8,7 +8,8 @@ Layout written under SITE_DIR:
     hugo.toml, layouts/_default/*.html                               only for a site with no config
 
 Every path component is a lower-case slug of letters, digits and dashes (Chinese kept),
-so a page's file path is exactly its URL path: `/posts/<account>/<YYYY>/<file>/`.
+so a page's file path is exactly its URL path: `/posts/<account>/<YYYY>/<file>/`. Tags
+and categories, which Hugo makes folders of, go through `archive.names.taxonomy_term`.
 Front matter is the seed's (title, date, draft, tags, categories) plus the archive's
 fields; two archive fields are renamed because Hugo reserves the names: `url` (it
 would replace the page's permalink) becomes `wechat_url` and `kind` (Hugo >= 0.122
@@ -48,7 +49,7 @@ from archive.frontmatter import split_front_matter, write_front_matter, yaml_val
 from archive.hugo_manifest import read_manifest, write_manifest
 from archive.hugo_site import STATIC_IMAGES, inside_site, site_root, write_scaffold
 from archive.index import open_index
-from archive.names import CONTENT_DIR, key_hash, page_relpath
+from archive.names import CONTENT_DIR, key_hash, page_relpath, taxonomy_term
 from archive.svg import active_content
 from archive.times import parse_time
 
@@ -176,12 +177,11 @@ class ExportSummary:
 # --- the page's front matter ---------------------------------------------------
 
 
-def _string_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value] if value.strip() else []
-    if isinstance(value, list):
-        return [str(item) for item in value if item is not None and str(item).strip()]
-    return []
+def _terms(value: Any) -> list[str]:
+    """Tags or categories as Hugo can make folders of them (archive.names.taxonomy_term)."""
+    values = value if isinstance(value, list) else [value]
+    terms = (taxonomy_term(str(item)) for item in values if item is not None)
+    return list(dict.fromkeys(term for term in terms if term))
 
 
 def hugo_front_matter(meta: Mapping[str, Any], row: Mapping[str, Any]) -> str:
@@ -193,13 +193,13 @@ def hugo_front_matter(meta: Mapping[str, Any], row: Mapping[str, Any]) -> str:
     account = meta.get("account") or row.get("account")
     title = meta.get("title") or row.get("title") or "无标题"
     date = meta.get("date") or row.get("published_at") or meta.get("fetched")
-    tags = _string_list(meta.get("tags")) or ["fetched", *([account] if account else [])]
+    tags = _terms(meta.get("tags")) or _terms(["fetched", account])
     fields: dict[str, Any] = {
         "title": str(title),
         "date": date,
         "draft": False,
         "tags": tags,
-        "categories": _string_list(meta.get("categories")),
+        "categories": _terms(meta.get("categories")),
     }
     if meta.get("digest"):
         fields["description"] = str(meta["digest"])

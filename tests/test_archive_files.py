@@ -22,7 +22,7 @@ from archive.files import (
     write_atomic,
     write_file,
 )
-from archive.names import article_relpath, safe_component
+from archive.names import article_relpath, safe_component, taxonomy_term
 
 KEY = "MzA3MDM3NjE5NA==:2247483650:1"
 KEY_HASH = hashlib.sha256(KEY.encode()).hexdigest()[:8]
@@ -102,6 +102,41 @@ def test_safe_component_is_always_one_safe_component(name):
     assert not result.startswith((".", "-"))
     assert result not in (".", "..")
     assert all(ch.isprintable() for ch in result)
+
+
+# --- taxonomy_term ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("term", ["..", ".", "", " . . ", None])
+def test_a_taxonomy_term_of_dots_alone_is_none(term):
+    assert taxonomy_term(term) is None
+
+
+@pytest.mark.parametrize(
+    ("term", "kept"),
+    [
+        ("../../etc", "..-..-etc"),
+        ("a/b\\c", "a-b-c"),
+        ("/", "-"),
+        (" Go  夜读 ", "Go 夜读"),
+        ("C#", "C#"),
+    ],
+)
+def test_a_taxonomy_term_nests_no_folder_and_keeps_the_rest(term, kept):
+    assert taxonomy_term(term) == kept
+
+
+def test_a_long_taxonomy_term_is_cut_on_a_character_boundary():
+    assert taxonomy_term("长" * 100) == "长" * 33
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=300))
+def test_a_taxonomy_term_is_always_one_bounded_folder_name(text):
+    term = taxonomy_term(text)
+    assert term is None or (
+        len(term.encode("utf-8")) <= 100 and not {"/", "\\"} & set(term) and term.strip(". ") != ""
+    )
 
 
 # --- article_relpath --------------------------------------------------------

@@ -345,3 +345,58 @@ def test_export_names_an_article_whose_page_it_cannot_write_and_exports_the_rest
         1,
         f"harvester: s:EXP003: {relpath}: not written: Is a directory\n",
     )
+
+
+# --------------------------------------------------------------------------- item 5
+
+HOSTILE_ACCOUNTS = ["..", ".", "/", "", "长" * 100, "a" * 300, "../../etc", "CON"]
+
+
+def account_seed(folder: Path, number: int, account: str) -> Path:
+    path = folder / f"ACC{number:03}.md"
+    path.write_text(
+        f'---\ntitle: "第{number}篇"\ndate: 2026-01-26T00:00:16Z\n'
+        f'tags: ["fetched", "{account}"]\ncategories: ["{account}"]\n---\n'
+        f"第{number}篇 by {account}\n------\n<div><p><span leaf>正文。</span></p></div>\n<hr>\n"
+        f'<a href="https://mp.weixin.qq.com/s/ACC{number:03}",target="_blank" '
+        'rel="noopener noreferrer">原文链接</a>\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def longest_name(root: Path) -> int:
+    """The longest file or folder name under `root`, in UTF-8 bytes."""
+    return max(len(path.name.encode("utf-8")) for path in root.rglob("*"))
+
+
+def listing(folder: Path) -> set[str]:
+    return {path.name for path in folder.iterdir()}
+
+
+@needs_hugo
+def test_hostile_account_names_give_bounded_paths_inside_and_hugo_builds_the_site(
+    archive, tmp_path
+):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    for number, account in enumerate(HOSTILE_ACCOUNTS):
+        account_seed(folder, number, account)
+    around = listing(tmp_path.parent)
+    site, public = tmp_path / "site", tmp_path / "public"
+    steps = [
+        harvester("import", str(folder), "--no-images", "--archive", str(archive)),
+        harvester("export", "hugo", str(site), "--archive", str(archive)),
+    ]
+    assert [(step.returncode, step.stderr) for step in steps] == [(0, "")] * 2
+    hugo = run_hugo(site, public)
+    assert (hugo.returncode, hugo.stderr) == (0, "")
+    count = len(HOSTILE_ACCOUNTS)
+    assert sorted(built_titles(public)) == sorted(f"第{n}篇" for n in range(count))
+    assert (listing(tmp_path), listing(tmp_path.parent)) == (
+        {"seeds", "archive", "site", "public", "hugo-cache"},
+        around,
+    )
+    md_paths = [md for (md,) in query(archive, "SELECT md_path FROM articles")]
+    assert len(md_paths) == count and all(md.startswith("articles/") for md in md_paths)
+    assert max(longest_name(root) for root in (archive, site, public)) <= 255

@@ -400,3 +400,33 @@ def test_hostile_account_names_give_bounded_paths_inside_and_hugo_builds_the_sit
     md_paths = [md for (md,) in query(archive, "SELECT md_path FROM articles")]
     assert len(md_paths) == count and all(md.startswith("articles/") for md in md_paths)
     assert max(longest_name(root) for root in (archive, site, public)) <= 255
+
+
+# --------------------------------------------------------------------------- item 15
+
+PADDING = "填充。" * 3000  # the NUL comes after the 8 KB decode_source looks at for binary
+
+
+def files_with_nul(folder: Path) -> list[str]:
+    return [path.name for path in folder.rglob("*.md") if b"\x00" in path.read_bytes()]
+
+
+def test_no_raw_nul_reaches_a_markdown_file(archive, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    own = own_file(folder, "NUL001", "有空字符")
+    own.write_text(own.read_text("utf-8").replace("正文。", f"{PADDING}\n\n坏\x00字"), "utf-8")
+    seed = seed_file(folder, "种子", "NUL002", ())
+    seed.write_text(seed.read_text("utf-8").replace("的正文。", f"{PADDING}坏\x00字"), "utf-8")
+    page = make_article_html("网页", "号", BIZ, 9, 1, SN, CT, f"<p>{PADDING}坏\x00字</p>")
+    (folder / "page.html").write_text(page, encoding="utf-8")
+    done = harvester("import", str(folder), "--no-images", "--archive", str(archive))
+    assert (done.returncode, done.stderr, summary(done.stdout)) == (
+        0,
+        "",
+        "3 new, 0 updated, 0 unchanged, 0 deleted, 0 failed",
+    )
+    assert files_with_nul(archive) == []
+    converted = harvester("convert", str(own))
+    assert (converted.returncode, "\x00" in converted.stdout) == (0, False)
+    assert "坏\ufffd字" in converted.stdout

@@ -26,11 +26,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING
 
 from archive.errors import InputError
 from archive.names import safe_component
 from archive.svg import active_content
 from archive.times import utc_stamp
+
+if TYPE_CHECKING:  # Pillow is imported only when an image is measured
+    from PIL.ImageFile import ImageFile
 
 
 def resolve_inside(root: Path, relpath: str) -> Path:
@@ -239,18 +243,48 @@ class StoredImage:
     height: int | None
 
 
-def image_size(data: bytes) -> tuple[int | None, int | None]:
-    """(width, height) read by Pillow from the header, (None, None) when unknown."""
-    try:
-        from PIL import Image
+# Formats Pillow always reads: one it cannot read to the end is cut short or damaged (a
+# download that stopped early shows half a picture, or none), so it is not an image we keep.
+_READ_THROUGH = frozenset({"png", "jpg", "gif", "webp", "bmp"})
+# A GIF, WebP or BMP is read through only up to this size: decoding takes its whole
+# bitmap in memory (a JPEG is decoded at 1/8 scale, a PNG's chunks checked, not decoded).
+READ_THROUGH_MAX_PIXELS = 16_000_000
 
+
+def image_size(data: bytes, ext: str | None = None) -> tuple[int | None, int | None]:
+    """(width, height) read by Pillow from the header, (None, None) when unknown.
+
+    An image of a format Pillow always reads (`ext` in _READ_THROUGH) is also read to its
+    end: ValueError if it is cut short or damaged.
+    """
+    from PIL import Image
+
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
-    except Exception:
+                if ext in _READ_THROUGH:
+                    _read_through(image, ext)
+    except Image.DecompressionBombError:  # too large to read through: measured by no one
+        return None, None
+    except Exception as error:
+        if ext in _READ_THROUGH:
+            reason = " ".join(str(error).split()) or type(error).__name__
+            raise ValueError(f"a truncated or damaged image ({ext}: {reason})") from None
         return None, None
     return int(width), int(height)
+
+
+def _read_through(image: ImageFile, ext: str) -> None:
+    width, height = image.size
+    if ext == "png":
+        image.verify()  # every chunk's checksum, to the end, without the bitmap
+    elif ext == "jpg":
+        image.draft(None, (max(1, width // 8), max(1, height // 8)))
+        image.load()
+    elif width * height <= READ_THROUGH_MAX_PIXELS:
+        image.load()
 
 
 @dataclass(frozen=True)
@@ -278,7 +312,7 @@ def identify_image(data: bytes) -> ImageData:
     ext, mime = sniffed
     if ext == "svg" and (active := active_content(data)) is not None:
         raise ValueError(f"an SVG that could run code ({active}): kept as a remote link")
-    width, height = (None, None) if ext == "svg" else image_size(data)
+    width, height = (None, None) if ext == "svg" else image_size(data, ext)
     return ImageData(data, hashlib.sha256(data).hexdigest(), ext, mime, width, height)
 
 

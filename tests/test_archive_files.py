@@ -14,6 +14,7 @@ from archive.errors import InputError
 from archive.files import (
     StoredImage,
     fsync_at_end,
+    identify_image,
     read_raw,
     resolve_inside,
     sniff_image,
@@ -352,6 +353,39 @@ def test_store_image_uses_content_not_url_for_name_and_reads_size(tmp_path):
     stored = store_image(tmp_path, data)
     assert stored == StoredImage(sha, f"images/{sha[:2]}/{sha}.png", "image/png", len(data), 7, 5)
     assert (tmp_path / stored.relpath).read_bytes() == data
+
+
+def noisy_image(fmt: str, **options) -> bytes:
+    """An image whose data does not compress to nothing, so cutting it loses pixels."""
+    buffer = io.BytesIO()
+    Image.effect_noise((64, 48), 64).convert("RGB").save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options", "ext"),
+    [
+        ("JPEG", {}, "jpg"),
+        ("JPEG", {"progressive": True}, "jpg"),
+        ("PNG", {}, "png"),
+        ("GIF", {}, "gif"),
+        ("WEBP", {}, "webp"),
+    ],
+    ids=["jpeg", "progressive-jpeg", "png", "gif", "webp"],
+)
+def test_an_image_cut_short_is_not_an_image_we_store(tmp_path, fmt, options, ext):
+    whole = noisy_image(fmt, **options)
+    assert identify_image(whole).width == 64
+    with pytest.raises(ValueError) as refused:
+        store_image(tmp_path, whole[: len(whole) * 2 // 3])
+    assert str(refused.value).startswith(f"a truncated or damaged image ({ext}: ")
+    assert not (tmp_path / "images").exists()
+
+
+def test_an_image_too_large_to_read_through_is_measured_by_its_header(monkeypatch):
+    monkeypatch.setattr("PIL.Image.MAX_IMAGE_PIXELS", 100)  # 64 x 48 is a "bomb" now
+    image = identify_image(noisy_image("PNG"))
+    assert (image.ext, image.width, image.height) == ("png", None, None)
 
 
 def test_an_svg_that_could_run_code_is_not_an_image_we_store(tmp_path):

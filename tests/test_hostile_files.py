@@ -14,7 +14,7 @@ import pytest
 import yaml
 from archive_builder import harvester
 from fakewechat import make_article_html
-from test_archiving import BIZ, CT, SN, query, seed_file
+from test_archiving import BIZ, CT, SN, image_url, query, seed_file
 from test_hugo_export import needs_hugo, parse_page, run_hugo
 
 from harvester import pipeline
@@ -430,3 +430,25 @@ def test_no_raw_nul_reaches_a_markdown_file(archive, tmp_path):
     converted = harvester("convert", str(own))
     assert (converted.returncode, "\x00" in converted.stdout) == (0, False)
     assert "坏\ufffd字" in converted.stdout
+
+
+def test_a_truncated_jpeg_is_recorded_missing_not_archived(served, archive):
+    whole, cut = image_url("whole"), image_url("cut")
+    served.add_image(whole, fmt="jpeg")
+    jpeg = served.add_image(cut, fmt="jpeg", size=(320, 240))
+    served.add_image(cut, data=jpeg[: len(jpeg) // 2], content_type="image/jpeg")
+    body = "<p><span leaf>图片。</span></p>"
+    page = make_article_html("半张图", "号", BIZ, 11, 1, SN, CT, body, [whole, cut])
+    url = served.add_article(BIZ, 11, 1, SN, page)
+    done = harvester("fetch", url, "--archive", str(archive))
+    assert (done.returncode, done.stderr, summary(done.stdout)) == (
+        1,
+        "",
+        "1 new, 0 updated, 0 unchanged, 0 deleted, 0 failed; images: 1 stored, 1 missing",
+    )
+    rows = query(archive, "SELECT url, sha256 IS NULL, error FROM article_images ORDER BY url")
+    assert [(row[0], row[1]) for row in rows] == [(cut, 1), (whole, 0)]
+    assert rows[0][2].startswith(
+        f"{cut}: a truncated or damaged image (jpg: image file is truncated"
+    )
+    assert len(list((archive / "images").rglob("*.jpg"))) == 1

@@ -20,6 +20,7 @@ import io
 import os
 import re
 import tempfile
+import time
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -165,7 +166,7 @@ def write_atomic(path: Path, data: bytes) -> bool:
         path.parent.mkdir(parents=True, exist_ok=True)
     # Only a new file's fsync can wait: replacing a file must not risk its old content.
     unsynced = None if path.exists() else _UNSYNCED.get()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -183,6 +184,33 @@ def write_atomic(path: Path, data: bytes) -> bool:
         unsynced.files.append(path)
         unsynced.folders.add(path.parent)
     return True
+
+
+# A write in progress is `.tmp-*.part` beside its target; one this old was left by a write
+# that was killed (a live one renames its file within seconds).
+TEMP_PREFIX, TEMP_SUFFIX = ".tmp-", ".part"
+TEMP_MAX_AGE = 600.0  # seconds
+WRITTEN_FOLDERS = ("articles", "images", "raw")
+
+
+def sweep_temp_files(root: Path, *, older_than: float = TEMP_MAX_AGE) -> int:
+    """Remove the temporary files killed writes left in the archive `root`; how many.
+
+    Every command that writes the archive does this as it starts (one walk of the tree).
+    """
+    cutoff = time.time() - older_than
+    removed = 0
+    for folder in WRITTEN_FOLDERS:
+        for directory, _, names in os.walk(root / folder):
+            for name in names:
+                if not (name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)):
+                    continue
+                path = Path(directory, name)
+                with contextlib.suppress(OSError):
+                    if path.lstat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+    return removed
 
 
 def write_file(root: Path, relpath: str, data: bytes) -> bool:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import sqlite_utils
 
-from archive.files import fsync_at_end, read_raw
+from archive.files import fsync_at_end, read_raw, sweep_temp_files
 from archive.index import keys_with_raw_capture, record_fetch
 from harvester import pipeline
 from harvester.archiver import Archive
@@ -31,7 +31,7 @@ from harvester.links import ArticleLink
 from harvester.model import Capture
 from harvester.pipeline import Rendering
 from harvester.reader import decode_stored, parse_source, read_capture, read_stored_images
-from harvester.runs import NOT_ARTICLES, Summary, recorded_run
+from harvester.runs import NOT_ARTICLES, Run, Summary, recorded_run
 
 if TYPE_CHECKING:  # httpx is imported only when something is fetched: `import` starts sooner
     from harvester.http import HttpClient
@@ -64,6 +64,14 @@ def verification_message(url: str) -> str:
     )
 
 
+@contextlib.contextmanager
+def archive_run(archive: Archive, command: str) -> Iterator[Run]:
+    """The command's recorded run, what killed writes left in the archive swept first."""
+    with recorded_run(archive.db, command) as run:
+        sweep_temp_files(archive.root)
+        yield run
+
+
 def fetch_links(
     archive: Archive,
     client: HttpClient,
@@ -77,7 +85,7 @@ def fetch_links(
 
     `unusable`: one line for each given link that is not one, counted as failed.
     """
-    with recorded_run(archive.db, command) as run:
+    with archive_run(archive, command) as run:
         for problem in unusable:
             run.summary.fail(problem)
         for link in links:
@@ -209,7 +217,7 @@ def import_paths(
 
     Files are read and converted ahead on every core while this process writes.
     """
-    with recorded_run(archive.db, "import") as run:
+    with archive_run(archive, "import") as run:
 
         def handle(item: Prepared) -> None:
             progress(str(item.path))
@@ -294,7 +302,7 @@ def import_one(
 
 def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summary:
     """Re-convert every article from its stored raw capture, offline; no revisions added."""
-    with recorded_run(archive.db, "rebuild") as run:
+    with archive_run(archive, "rebuild") as run:
 
         def handle(key: str) -> None:
             progress(key)

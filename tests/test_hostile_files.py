@@ -4,10 +4,12 @@ is done. Files and archives are made by the tests; the CLI runs as a real subpro
 from __future__ import annotations
 
 import gzip
+import os
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -452,3 +454,111 @@ def test_a_truncated_jpeg_is_recorded_missing_not_archived(served, archive):
         f"{cut}: a truncated or damaged image (jpg: image file is truncated"
     )
     assert len(list((archive / "images").rglob("*.jpg"))) == 1
+
+
+def runs(archive: Path) -> list[tuple]:
+    return query(archive, "SELECT id, command, outcome, message FROM runs ORDER BY id")
+
+
+def is_running(archive: Path) -> bool:
+    """Whether a run is recorded as running (the index may not be made yet)."""
+    if not (archive / "archive.db").exists():  # connecting would make an empty one
+        return False
+    try:
+        return bool(query(archive, "SELECT id FROM runs WHERE outcome = 'running'"))
+    except sqlite3.OperationalError:  # its tables are being made
+        return False
+
+
+def test_an_import_killed_outright_is_marked_interrupted_by_the_next_command(
+    fake_wechat, archive, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HARVESTER_RELAY", fake_wechat.relay_env())
+    monkeypatch.setenv("HARVESTER_RATE", "1000")
+    fake_wechat.latency = 0.2  # each image takes a while: the import is still running
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    for number in range(20):
+        fake_wechat.add_image(image_url(f"slow{number}"))
+        seed_file(folder, f"第{number}篇", f"KIL{number:03}", (f"slow{number}",))
+    command = [sys.executable, "-c", "from harvester.cli import main; main()"]
+    process = subprocess.Popen(
+        [*command, "import", str(folder), "--archive", str(archive)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not is_running(archive):
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+    finally:
+        process.kill()
+        process.wait()
+    assert runs(archive) == [(1, "import", "running", None)]
+    done = harvester("rebuild", "--archive", str(archive))
+    assert done.returncode == 0, done.stderr
+    assert runs(archive) == [
+        (
+            1,
+            "import",
+            "interrupted",
+            f"interrupted: process {process.pid} ended before finishing the run (killed?)",
+        ),
+        (2, "rebuild", "ok", None),
+    ]
+
+
+def test_a_run_whose_process_is_alive_stays_running(archive, tmp_path, capsys):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    seed_file(folder, "好", "LIV001", ())
+    assert (
+        harvester("import", str(folder), "--no-images", "--archive", str(archive)).returncode == 0
+    )
+    with sqlite3.connect(archive / "archive.db") as db:
+        db.execute(
+            "INSERT INTO runs (started_at, command, outcome, pid) "
+            "VALUES ('2026-01-01T00:00:00+00:00', 'import', 'running', ?)",
+            [os.getpid()],  # this test's process: alive
+        )
+    code, _, _ = in_process(capsys, "rebuild", "--archive", str(archive))
+    assert (code, [row[2] for row in runs(archive)]) == (0, ["ok", "running", "ok"])
+
+
+def leftovers(archive: Path) -> dict[str, Path]:
+    """An old and a fresh `.tmp-*.part` in each folder the archive writes."""
+    made = {}
+    an_hour_ago = time.time() - 3600
+    for folder in ("articles/号/2026", "images/ab", "raw/biz/1_1"):
+        (archive / folder).mkdir(parents=True, exist_ok=True)
+        old, fresh = archive / folder / ".tmp-old.part", archive / folder / ".tmp-new.part"
+        old.write_bytes(b"half a file")
+        fresh.write_bytes(b"being written")
+        os.utime(old, (an_hour_ago, an_hour_ago))
+        made[f"{folder}/old"], made[f"{folder}/fresh"] = old, fresh
+    return made
+
+
+@pytest.mark.parametrize("command", ["import", "rebuild", "fetch"])
+def test_temporary_files_killed_writes_left_are_swept_by_every_writing_command(
+    served, archive, tmp_path, command
+):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    seed_file(folder, "好", "TMP001", ())
+    assert (
+        harvester("import", str(folder), "--no-images", "--archive", str(archive)).returncode == 0
+    )
+    made = leftovers(archive)
+    page = make_article_html("网页", "号", BIZ, 13, 1, SN, CT, "<p><span leaf>正文。</span></p>")
+    arguments = {
+        "import": ["import", str(folder), "--no-images"],
+        "rebuild": ["rebuild"],
+        "fetch": ["fetch", served.add_article(BIZ, 13, 1, SN, page)],
+    }[command]
+    done = harvester(*arguments, "--archive", str(archive))
+    assert done.returncode == 0, done.stderr
+    assert {name for name, path in made.items() if path.exists()} == {
+        name for name in made if name.endswith("fresh")
+    }

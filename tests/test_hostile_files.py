@@ -1,5 +1,7 @@
-"""Hostile files (issue 11): one bad input costs only itself, named in one line; the rest
-is done. Files and archives are made by the tests; the CLI runs as a real subprocess."""
+"""Hostile files and faults (issue 11, items 3-6 and 15): one bad input costs only itself,
+named in one line, and the rest is done; what reaches a Markdown file, the front matter and
+a Hugo site is always readable and safe. Files and archives are made by the tests; the CLI
+runs as a real subprocess except where a test changes the program in process."""
 
 from __future__ import annotations
 
@@ -35,6 +37,16 @@ def own_file(folder: Path, short_id: str, title: str, account: str = "号") -> P
         encoding="utf-8",
     )
     return path
+
+
+def imported_seeds(archive: Path, folder: Path, articles: dict[str, str]) -> Path:
+    """Seed files (short id → title) written in `folder` and imported by the CLI."""
+    folder.mkdir()
+    for short_id, title in articles.items():
+        seed_file(folder, title, short_id, ())
+    done = harvester("import", str(folder), "--no-images", "--archive", str(archive))
+    assert done.returncode == 0, done.stderr
+    return folder
 
 
 def in_process(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
@@ -308,13 +320,7 @@ def test_hostile_characters_from_a_seed_and_a_fetched_page_reach_hugo_readable(
 
 
 def test_export_names_an_article_it_cannot_read_and_exports_the_rest(archive, tmp_path):
-    folder = tmp_path / "seeds"
-    folder.mkdir()
-    seed_file(folder, "坏", "EXP001", ())
-    seed_file(folder, "好", "EXP002", ())
-    assert (
-        harvester("import", str(folder), "--no-images", "--archive", str(archive)).returncode == 0
-    )
+    imported_seeds(archive, tmp_path / "seeds", {"EXP001": "坏", "EXP002": "好"})
     [(md_path,)] = query(archive, "SELECT md_path FROM articles WHERE key = 's:EXP001'")
     (archive / md_path).write_text('---\ntitle: "未闭合\n---\n正文\n', encoding="utf-8")
     site = tmp_path / "site"
@@ -329,13 +335,7 @@ def test_export_names_an_article_it_cannot_read_and_exports_the_rest(archive, tm
 
 
 def test_export_names_an_article_whose_page_it_cannot_write_and_exports_the_rest(archive, tmp_path):
-    folder = tmp_path / "seeds"
-    folder.mkdir()
-    seed_file(folder, "坏", "EXP003", ())
-    seed_file(folder, "好", "EXP004", ())
-    assert (
-        harvester("import", str(folder), "--no-images", "--archive", str(archive)).returncode == 0
-    )
+    imported_seeds(archive, tmp_path / "seeds", {"EXP003": "坏", "EXP004": "好"})
     site = tmp_path / "site"
     assert harvester("export", "hugo", str(site), "--archive", str(archive)).returncode == 0
     [bad] = [path for path in (site / "content").rglob("*.md") if "坏" in path.name]
@@ -510,12 +510,7 @@ def test_an_import_killed_outright_is_marked_interrupted_by_the_next_command(
 
 
 def test_a_run_whose_process_is_alive_stays_running(archive, tmp_path, capsys):
-    folder = tmp_path / "seeds"
-    folder.mkdir()
-    seed_file(folder, "好", "LIV001", ())
-    assert (
-        harvester("import", str(folder), "--no-images", "--archive", str(archive)).returncode == 0
-    )
+    imported_seeds(archive, tmp_path / "seeds", {"LIV001": "好"})
     with sqlite3.connect(archive / "archive.db") as db:
         db.execute(
             "INSERT INTO runs (started_at, command, outcome, pid) "
@@ -544,12 +539,7 @@ def leftovers(archive: Path) -> dict[str, Path]:
 def test_temporary_files_killed_writes_left_are_swept_by_every_writing_command(
     served, archive, tmp_path, command
 ):
-    folder = tmp_path / "seeds"
-    folder.mkdir()
-    seed_file(folder, "好", "TMP001", ())
-    assert (
-        harvester("import", str(folder), "--no-images", "--archive", str(archive)).returncode == 0
-    )
+    folder = imported_seeds(archive, tmp_path / "seeds", {"TMP001": "好"})
     made = leftovers(archive)
     page = make_article_html("网页", "号", BIZ, 13, 1, SN, CT, "<p><span leaf>正文。</span></p>")
     arguments = {

@@ -22,6 +22,7 @@ from harvester.errors import (
     EXIT_USAGE,
     InputError,
     TryLater,
+    unexpected,
 )
 from harvester.jobs import SOURCE_SUFFIXES, fetch_links, import_paths, rebuild_all, source_files
 from harvester.links import ArticleLink, LinkError, parse_link
@@ -62,6 +63,10 @@ def convert(sources: tuple[Path, ...], out_dir: Path | None, as_json: bool) -> N
             continue
         except OSError as error:  # --out-dir cannot be written there
             fail(f"{source}: not written: {error.strerror or error}")
+            failed += 1
+            continue
+        except Exception as error:  # no check foresaw it: this file fails, the rest go on
+            fail(unexpected(str(source), error))
             failed += 1
             continue
         if as_json:
@@ -155,7 +160,11 @@ def export_hugo_command(site_dir: Path, archive_dir: Path) -> None:
     from archive.hugo import export_hugo
 
     summary = export_hugo(existing_archive(archive_dir), site_dir)
+    for problem in summary.skipped:  # each article not exported, and why
+        fail(problem)
     click.echo(summary)
+    if summary.skipped:
+        sys.exit(EXIT_SOME_FAILED)
 
 
 def open_client() -> HttpClient:

@@ -1,11 +1,20 @@
 """The errors the command line turns into one-line messages, and its exit codes.
 
-InputError is the archive's (archive/errors.py), so both packages raise the same one.
+InputError is the archive's (archive/errors.py), so both packages raise the same one; so is
+`unexpected`, the line for an error no check foresaw.
 """
 
-from archive.errors import InputError
+from archive.errors import InputError, unexpected
 
-__all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "EXIT_TRY_LATER", "EXIT_USAGE", "InputError", "TryLater"]
+__all__ = [
+    "EXIT_OK",
+    "EXIT_SOME_FAILED",
+    "EXIT_TRY_LATER",
+    "EXIT_USAGE",
+    "InputError",
+    "TryLater",
+    "unexpected",
+]
 
 # The one rule (README, "Exit codes"): 0 everything asked for was done (files that hold
 # no article are counted, not failures); 1 some inputs were bad or failed, each named, the

@@ -24,13 +24,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from archive.files import check_writable
+from archive.files import check_writable, sweep_temp_files
 from archive.times import iso_china, iso_utc, local_when, now_utc
 from harvester.archiver import Archive
 from harvester.drain import Drain, GuardedClient, HostStopped, try_later_host
@@ -68,7 +67,6 @@ from harvester.sources import Listing, Source, SourceError, followed_links
 
 DEFAULT_ARCHIVE = Path("wechat-archive")
 RECHECK_AFTER = timedelta(hours=20)  # "not checked for about a day", for nightly runs
-TEMP_MAX_AGE = 600.0  # seconds: a `.tmp-*.part` this old was left by a killed write
 ENQUEUE_BATCH = 100
 
 
@@ -340,16 +338,3 @@ class Harvest:
 def _first_words(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def sweep_temp_files(root: Path, *, older_than: float = TEMP_MAX_AGE) -> int:
-    """Remove temporary files a killed write left (`.tmp-*.part`, older than `older_than` s)."""
-    cutoff = time.time() - older_than
-    removed = 0
-    for folder in ("articles", "images", "raw"):
-        for path in (root / folder).rglob(".tmp-*.part"):
-            with contextlib.suppress(OSError):
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
-    return removed

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -21,16 +22,17 @@ from typing import TYPE_CHECKING, TypeVar
 
 import sqlite_utils
 
-from archive.files import ImageData, fsync_at_end, read_raw
+from archive.files import ImageData, fsync_at_end, read_raw, sweep_temp_files
 from archive.index import keys_with_raw_capture, record_fetch
+from archive.times import local_when
 from harvester import pipeline
 from harvester.archiver import Archive
-from harvester.errors import InputError, TryLater
+from harvester.errors import InputError, TryLater, unexpected
 from harvester.links import ArticleLink
 from harvester.model import Capture
 from harvester.pipeline import Rendering
-from harvester.reader import decode_source, parse_source, read_capture, read_stored_images
-from harvester.runs import NOT_ARTICLES, Summary, recorded_run
+from harvester.reader import decode_stored, parse_source, read_capture, read_stored_images
+from harvester.runs import NOT_ARTICLES, Run, Summary, recorded_run
 
 if TYPE_CHECKING:  # httpx is imported only when something is fetched: `import` starts sooner
     from harvester.http import HttpClient
@@ -59,8 +61,16 @@ def verification_message(url: str) -> str:
     retry_at = datetime.now(UTC) + RETRY_AFTER_VERIFICATION
     return (
         f"{url}: WeChat served its verification page (too many requests); stopped. "
-        f"Try again after {retry_at:%Y-%m-%d %H:%M} UTC"
+        f"Try again after {local_when(retry_at)}"
     )
+
+
+@contextlib.contextmanager
+def archive_run(archive: Archive, command: str) -> Iterator[Run]:
+    """The command's recorded run, what killed writes left in the archive swept first."""
+    with recorded_run(archive.db, command) as run:
+        sweep_temp_files(archive.root)
+        yield run
 
 
 def fetch_links(
@@ -76,7 +86,7 @@ def fetch_links(
 
     `unusable`: one line for each given link that is not one, counted as failed.
     """
-    with recorded_run(archive.db, command) as run:
+    with archive_run(archive, command) as run:
         for problem in unusable:
             run.summary.fail(problem)
         for link in links:
@@ -136,13 +146,17 @@ class Prepared:
 
 
 def prepare(path: Path) -> Prepared:
+    """One file read and converted; whatever goes wrong with it is its one failure line,
+    also an error no check foresaw (in a worker it would otherwise end the import)."""
     try:
         capture = read_capture(path)
+        if not capture.page.is_article:
+            return Prepared(path, capture)
+        return Prepared(path, capture, pipeline.render(capture.page, capture.raw))
     except InputError as error:
         return Prepared(path, error=str(error))
-    if not capture.page.is_article:
-        return Prepared(path, capture)
-    return Prepared(path, capture, pipeline.render(capture.page, capture.raw))
+    except Exception as error:
+        return Prepared(path, error=unexpected(str(path), error))
 
 
 @contextlib.contextmanager
@@ -207,11 +221,16 @@ def import_paths(
 
     Files are read and converted ahead on every core while this process writes.
     """
-    with recorded_run(archive.db, "import") as run:
+    with archive_run(archive, "import") as run:
 
         def handle(item: Prepared) -> None:
             progress(str(item.path))
-            import_one(archive, client, item, run.summary)
+            try:
+                import_one(archive, client, item, run.summary)
+            except sqlite3.Error:  # the archive's failure, not this file's
+                raise
+            except Exception as error:  # its rows were rolled back with its savepoint
+                run.summary.fail(unexpected(str(item.path), error))
 
         with prepared_files(list(paths)) as prepared:
             in_batches(archive.db, prepared, handle)
@@ -287,7 +306,7 @@ def import_one(
 
 def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summary:
     """Re-convert every article from its stored raw capture, offline; no revisions added."""
-    with recorded_run(archive.db, "rebuild") as run:
+    with archive_run(archive, "rebuild") as run:
 
         def handle(key: str) -> None:
             progress(key)
@@ -295,6 +314,10 @@ def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summar
                 run.summary.add(rebuild_one(archive, key))
             except (InputError, OSError, ValueError) as error:
                 run.summary.fail(f"{key}: {error}")
+            except sqlite3.Error:  # the archive's failure, not this article's
+                raise
+            except Exception as error:
+                run.summary.fail(unexpected(key, error))
 
         in_batches(archive.db, keys_with_raw_capture(archive.db), handle)
     return run.summary
@@ -303,8 +326,11 @@ def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summar
 def rebuild_one(archive: Archive, key: str) -> str:
     row = archive.row(key)
     assert row is not None, "keys_with_raw_capture lists archived articles"
-    raw = read_raw(archive.root, row["raw_path"])
-    page = parse_source(decode_source(raw))
+    raw = read_raw(archive.root, row["raw_path"])  # InputError names the file
+    try:
+        page = parse_source(decode_stored(raw))
+    except InputError as error:
+        raise InputError(f"{row['raw_path']}: {error}") from None
     capture = Capture(page, raw, datetime.now(UTC), key, key)
     plan = pipeline.decide_rebuild(archive, row, capture)
     if plan.action == "refuse":

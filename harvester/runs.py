@@ -2,7 +2,8 @@
 
 Every command that archives (fetch, import, rebuild, harvest) runs inside recorded_run,
 so each leaves one row saying how it ended, even when it was stopped (Ctrl-C, or SIGTERM
-from systemd or a shutdown) or crashed.
+from systemd or a shutdown) or crashed. A process killed outright (SIGKILL, OOM, power
+cut) cannot close its row: the next command to start marks it "interrupted".
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 
 import sqlite_utils
 
-from archive.index import finish_run, start_run
+from archive.index import finish_run, mark_run_interrupted, running_runs, start_run
 from harvester.errors import TryLater
+from harvester.lock import pid_alive
 
 SUMMARY_ORDER = ("new", "updated", "unchanged", "deleted", "failed")
 # Files read that hold no article (a Hugo section or about page, a plain document): counted,
@@ -98,7 +100,9 @@ class Run:
 def recorded_run(
     db: sqlite_utils.Database, command: str, summary: Summary | None = None
 ) -> Iterator[Run]:
-    """A `runs` row for the block, closed however the block ends."""
+    """A `runs` row for the block, closed however the block ends (and the rows of runs
+    killed before it closed, see close_abandoned_runs)."""
+    close_abandoned_runs(db)
     run = Run(start_run(db, command), summary or Summary())
     try:
         with sigterm_as_interrupt():
@@ -120,6 +124,19 @@ def recorded_run(
         run.outcome or ("partial" if run.summary.failures or run.summary.incomplete else "ok"),
         run.message,
     )
+
+
+def close_abandoned_runs(db: sqlite_utils.Database) -> list[int]:
+    """Runs still "running" whose process is gone (killed by SIGKILL, the OOM killer, a
+    power cut) become "interrupted"; their ids. A run of a live process is left alone."""
+    closed = []
+    for row in running_runs(db):
+        if pid_alive(row["pid"]):
+            continue
+        message = f"interrupted: process {row['pid']} ended before finishing the run (killed?)"
+        if mark_run_interrupted(db, row["id"], message):
+            closed.append(row["id"])
+    return closed
 
 
 def _close(db: sqlite_utils.Database, run: Run, outcome: str, message: str | None) -> None:

@@ -166,7 +166,7 @@ def _shortcode(match: re.Match[str]) -> str:
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, (dict, list)):
         return None
-    return str(value).strip() or None
+    return readable(str(value)).strip() or None
 
 
 def _texts(value: Any) -> list[str]:
@@ -178,7 +178,7 @@ def _front_matter(block: str) -> dict[str, str]:
     """Key → raw value text; a value may continue on the following lines (`tags: [`)."""
     values: dict[str, str] = {}
     current = None
-    for line in block.splitlines():
+    for line in block.replace("\r\n", "\n").split("\n"):  # not splitlines(): U+0085 is no line end
         match = KEY_LINE.match(line)
         if match and not line.startswith((" ", "\t")):
             current = match.group(1)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from fakewechat import FakeWeChat, album_item, make_article_html
 
+from archive.files import sweep_temp_files
 from archive.index import open_index
 from harvester.cli import main
-from harvester.harvest import sweep_temp_files
 from harvester.harvest_config import Politeness, load_config, politeness_from_env
 from harvester.queue import HarvestQueue
 

@@ -10,6 +10,7 @@ an interrupted import (9) in test_import_crash.py.
 
 from __future__ import annotations
 
+import re
 import socket
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -138,6 +139,21 @@ def test_11_a_backoff_says_until_when_in_local_time_with_its_offset(
         f"harvester: {urls[1]}: WeChat served its verification page (too many requests); "
         "stopped asking mp.weixin.qq.com, backing off until "
         f"{local:%Y-%m-%d %H:%M} +08:00 (a run before then exits 75 at once)"
+    )
+
+
+def test_11_fetch_stopped_by_verification_says_when_to_retry_with_its_offset(
+    served, archive, monkeypatch
+):
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    url = add_article(served, 230, images=())
+    served.fault("/s", "verify")
+    code, _, err = cli("fetch", url, "--archive", str(archive))
+    assert code == 75
+    assert re.fullmatch(
+        f"harvester: {re.escape(url)}: WeChat served its verification page \\(too many "
+        "requests\\); stopped. Try again after \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d \\+08:00\n",
+        err,
     )
 
 

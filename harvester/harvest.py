@@ -56,7 +56,7 @@ from harvester.http import (
     HttpClient,
 )
 from harvester.http import relay_from_env as relay_from_environ
-from harvester.lock import HarvestLock, LockHeld, pid_alive
+from harvester.lock import HarvestLock, LockHeld, LockRefused, pid_alive
 from harvester.model import Page
 from harvester.queue import (
     HarvestQueue,
@@ -91,6 +91,8 @@ def run_harvest(config_path: Path, archive_dir: Path | None, *, as_json: bool = 
         lock.acquire()
     except LockHeld as error:
         return report.early_exit(EXIT_TRY_LATER, "locked", str(error), holder_pid=error.pid)
+    except LockRefused as error:
+        return report.early_exit(EXIT_USAGE, "bad-lock", str(error))
     try:
         with contextlib.closing(Archive.open(root)) as archive, sigterm_as_interrupt():
             return Harvest(config, archive, relay, report).run()

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from archive_builder import harvester
 from fakewechat import FakeWeChat, album_item, make_article_html
 
 from archive.index import open_index
@@ -516,6 +517,44 @@ def test_stale_lock_from_a_killed_run_is_taken_over(served, archive, tmp_path, c
     assert (code, err) == (0, "")
     assert mids(archive) == ["1610"]
     assert (archive / "harvest.lock").read_text() == ""
+
+
+def test_a_harvest_lock_that_is_a_symbolic_link_is_refused_and_its_target_kept(
+    served, archive, tmp_path
+):
+    config = write_config(tmp_path, urls_source(tmp_path, [add_article(served, 1615)]))
+    archive.mkdir()
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me\n")
+    lock = archive / "harvest.lock"
+    lock.symlink_to(target)
+    result = harvester("harvest", "--config", str(config), "--archive", str(archive))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"harvester: {lock} is a symbolic link; refusing to use it as the harvest lock "
+        "(remove it)\n"
+    )
+    assert target.read_text() == "keep me\n"
+    assert served.requests == []
+
+
+def test_a_harvest_lock_with_another_hard_link_is_refused_and_left_as_it_is(
+    served, archive, tmp_path, capsys
+):
+    config = write_config(tmp_path, urls_source(tmp_path, [add_article(served, 1616)]))
+    archive.mkdir()
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me\n")
+    lock = archive / "harvest.lock"
+    os.link(target, lock)
+    code, out, err = harvest(capsys, config, "--json")
+    assert code == 2
+    assert json.loads(out)["outcome"] == "bad-lock"
+    assert err == (
+        f"harvester: {lock} has other hard links; refusing to use it as the harvest lock "
+        "(remove it)\n"
+    )
+    assert target.read_text() == "keep me\n"
 
 
 def test_runs_left_running_by_a_killed_harvest_are_marked_interrupted(

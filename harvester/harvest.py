@@ -180,7 +180,8 @@ class Harvest:
                     Drain(self, progress).run()
 
     def _client(self) -> HttpClient:
-        """The one client; feed sources add their own host to its allowlist themselves."""
+        """The one client, for WeChat's hosts only; a feed source allows its own host for
+        its own request (`also_allow`)."""
         polite = self.config.politeness
         image_limit = (polite.image_requests_per_second, polite.image_concurrency)
         return HttpClient(

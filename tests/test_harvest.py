@@ -468,6 +468,45 @@ def test_rate_limited_feed_host_skips_that_source_and_the_others_still_run(
     assert served.requests == []
 
 
+def feed_xml(links: list[str]) -> str:
+    items = "".join(
+        f"<item><title>第{n}条</title><link>{link.replace('&', '&amp;')}</link></item>"
+        for n, link in enumerate(links, start=1)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    )
+
+
+def test_the_feed_host_is_allowed_for_the_feed_only_not_for_its_articles_images_or_redirects(
+    served, archive, tmp_path, capsys
+):
+    with FakeWeChat() as feed_host:  # 127.0.0.1 too, on its own port: no relay's base
+        image = f"{feed_host.base_url}/mmbiz_png/onfeedhost/640?wx_fmt=png"
+        feed_host.add_image(image, host=None)
+        page = make_article_html("图在订阅源主机上", "神经科学", BIZ, 1700, 1, SN, CT, "", [image])
+        with_image = served.add_article(BIZ, 1700, 1, SN, page)
+        moved = add_article(feed_host, 1701).replace("https://mp.weixin.qq.com", feed_host.base_url)
+        served.fault("https://mp.weixin.qq.com/s/FeedHostHop", "redirect", location=moved)
+        items = [with_image, "https://mp.weixin.qq.com/s/FeedHostHop"]
+        feed_host.add_route("/feed.xml", feed_xml(items), "application/rss+xml")
+        feed = f'[[sources]]\nkind = "feed"\nurl = "{feed_host.base_url}/feed.xml"\n'
+        code, out, err = harvest(capsys, write_config(tmp_path, feed))
+        asked = [request.path for request in feed_host.requests]
+    assert asked == ["/feed.xml"]
+    assert (code, out) == (1, "")
+    assert mids(archive) == ["1700"]
+    refused = f"{image}: host '127.0.0.1' is not an allowed WeChat host"
+    assert query(archive, "SELECT url, error FROM article_images") == [(image, refused)]
+    assert err == (
+        "harvester: https://mp.weixin.qq.com/s/FeedHostHop: redirected to "
+        f"{moved}, refused: host '127.0.0.1' is not an allowed WeChat host\n"
+        "harvester: harvest partial: 1 new, 0 updated, 0 unchanged, 0 deleted, 1 failed, "
+        "2 enqueued, 0 skipped; images: 0 stored, 1 missing "
+        f"(run 1, archive {archive})\n"
+    )
+
+
 # --------------------------------------------------------------------------- lock and runs
 
 

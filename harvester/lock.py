@@ -8,9 +8,10 @@ flock'ed file races with a third process opening it); it is emptied on a clean r
 so a pid left in it means the last holder was killed. flock works on local filesystems;
 on NFS use a local archive folder or wrap the job in flock(1) on a local path.
 
-The file is opened without following a symbolic link and without truncating, and used
-only when it is a regular file with one link: a `harvest.lock` someone made a link to
-another file is refused (exit 2), so the run never empties or overwrites that file.
+The file is opened without following a symbolic link and never truncated on opening; it
+is used (locked, then emptied and given the pid) only when it is a regular file with one
+link: a `harvest.lock` someone made a link to another file is refused (exit 2), so the
+run never empties or overwrites that file.
 """
 
 from __future__ import annotations

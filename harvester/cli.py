@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from archive.terminal import terminal_safe
 from harvester.archiver import Archive
 from harvester.convert import ConvertResult, convert_source
 from harvester.errors import (
@@ -33,8 +34,13 @@ if TYPE_CHECKING:  # httpx is imported only by the commands that fetch
     from harvester.http import HttpClient
 
 
+def say(text: str, *, err: bool = False) -> None:
+    """A line for people: what a page or file brought in it cannot act on a terminal."""
+    click.echo(terminal_safe(text), err=err)
+
+
 def fail(message: str) -> None:
-    click.echo(f"harvester: {message}", err=True)
+    say(f"harvester: {message}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -77,7 +83,8 @@ def convert(sources: tuple[Path, ...], out_dir: Path | None, as_json: bool) -> N
             fail(f"{source}: {describe_non_article(result)}")
             failed += 1
         elif out_dir is None and not as_json:
-            click.echo(result.markdown, nl=False)
+            shown = terminal_safe(result.markdown) if sys.stdout.isatty() else result.markdown
+            click.echo(shown, nl=False)  # piped, the Markdown is what --out-dir writes
     if skipped:
         fail(f"{skipped} skipped: not articles")
     if not any(source.is_file() for source in sources):
@@ -162,7 +169,7 @@ def export_hugo_command(site_dir: Path, archive_dir: Path) -> None:
     summary = export_hugo(existing_archive(archive_dir), site_dir)
     for problem in summary.skipped:  # each article not exported, and why
         fail(problem)
-    click.echo(summary)
+    say(str(summary))
     if summary.skipped:
         sys.exit(EXIT_SOME_FAILED)
 
@@ -223,13 +230,15 @@ def progress_lines(total: int | None, label: str, every: float) -> Callable[[str
 
 @contextlib.contextmanager
 def terminal_progress(total: int | None, label: str):
+    from rich.markup import escape
     from rich.progress import Progress
 
     with Progress(transient=True) as bar:
         task = bar.add_task(label, total=total)
 
         def advance(item: str) -> None:
-            bar.update(task, advance=1, description=f"{label} {item[-40:]}")
+            shown = escape(terminal_safe(item)[-40:])  # a title's `[/]` is no markup
+            bar.update(task, advance=1, description=f"{label} {shown}")
 
         yield advance
 
@@ -239,7 +248,7 @@ def finish(summary: Summary, archive: Archive) -> None:
     something failed or an image is missing (the rest was done), else 0."""
     for failure in summary.failures:
         fail(failure)
-    click.echo(f"{summary.line()} (archive: {archive.root})")
+    say(f"{summary.line()} (archive: {archive.root})")
     archive.close()
     sys.exit(EXIT_SOME_FAILED if summary.incomplete else EXIT_OK)
 

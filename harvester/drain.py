@@ -53,9 +53,6 @@ class GuardedClient:
             raise HostStopped(host)
         return self.client.get(url, **options)
 
-    def allow_host(self, host: str) -> None:
-        self.client.allow_host(host)
-
 
 def try_later_host(error: TryLater) -> str:
     """The host that asked us to slow down."""

@@ -55,7 +55,7 @@ from harvester.http import (
     HttpClient,
 )
 from harvester.http import relay_from_env as relay_from_environ
-from harvester.lock import HarvestLock, LockHeld, pid_alive
+from harvester.lock import HarvestLock, LockHeld, LockRefused, pid_alive
 from harvester.model import Page
 from harvester.queue import (
     HarvestQueue,
@@ -89,6 +89,8 @@ def run_harvest(config_path: Path, archive_dir: Path | None, *, as_json: bool = 
         lock.acquire()
     except LockHeld as error:
         return report.early_exit(EXIT_TRY_LATER, "locked", str(error), holder_pid=error.pid)
+    except LockRefused as error:
+        return report.early_exit(EXIT_USAGE, "bad-lock", str(error))
     try:
         opened = Archive.open(root, writable_checked=True)
         with contextlib.closing(opened) as archive, sigterm_as_interrupt():
@@ -177,7 +179,8 @@ class Harvest:
                     Drain(self, progress).run()
 
     def _client(self) -> HttpClient:
-        """The one client; feed sources add their own host to its allowlist themselves."""
+        """The one client, for WeChat's hosts only; a feed source allows its own host for
+        its own request (`also_allow`)."""
         polite = self.config.politeness
         image_limit = (polite.image_requests_per_second, polite.image_concurrency)
         return HttpClient(

@@ -31,6 +31,7 @@ from archive.kinds import ARTICLE_KINDS, STATUSES
 from archive.times import parse_time
 from harvester.errors import InputError
 from harvester.links import LinkError, parse_link
+from harvester.mdbody import safe_markdown
 from harvester.model import Page
 from harvester.page.text import readable
 
@@ -146,7 +147,7 @@ def parse_archive_file(text: str) -> Page:
         paid=meta.get("paid") is True,
         source_url=_text(meta.get("source_url")),
         shared_url=_text(meta.get("shared_url")),
-        body_markdown=body + "\n" if body else "",  # as the converter ends a body
+        body_markdown=safe_markdown(body) + "\n" if body else "",  # as the converter ends one
         status=status if status in STATUSES else "live",
         fetched_at=parse_time(meta.get("fetched")) or dated,
         seed_date=None if published else dated,  # the date a seed gave, as the file kept it

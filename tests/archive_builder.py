@@ -83,6 +83,8 @@ SEARCHES: dict[str, set[str]] = {
 }
 
 
+ONE_KEY = f"{BIZ1}:2247483999:1"  # build_one_article_archive's article
+
 RANKED_QUERY = "研究"
 RANKED_COUNT = 120  # more than two pages of /-/search (50 a page)
 BIZ3 = "MzI0NjgxMzU3OQ=="
@@ -175,6 +177,22 @@ def build_ranked_archive(root: Path, count: int = RANKED_COUNT) -> BuiltArchive:
             body = RANKED_QUERY * times + "文字" * (count - times) + "。\n"
             md_path, body = _write(built, page, key, lambda rel, body=body: body)
             _save(db, page, key, md_path, body, "v1")
+    finally:
+        db.close()
+    return built
+
+
+def build_one_article_archive(root: Path, *, title: str, account: str, body: str) -> BuiltArchive:
+    """An archive of one article (key ONE_KEY) whose title, account and body are as given,
+    written straight to the index as an older version (or another writer) could have."""
+    root.mkdir(parents=True, exist_ok=True)
+    built = BuiltArchive(root)
+    published = datetime(2026, 1, 26, 8, 0, tzinfo=CHINA)
+    page = _page(ONE_KEY, account, published, datetime(2026, 2, 1, 3, 0, tzinfo=UTC), title=title)
+    db = open_index(root / "archive.db")
+    try:
+        md_path, body = _write(built, page, ONE_KEY, lambda rel: body)
+        _save(db, page, ONE_KEY, md_path, body, "v1")
     finally:
         db.close()
     return built

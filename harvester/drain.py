@@ -53,6 +53,12 @@ class GuardedClient:
             raise HostStopped(host)
         return self.client.get(url, **options)
 
+    def post(self, url: str, form: Any, **options: Any) -> Any:
+        host = (urlsplit(url).hostname or "").lower()
+        if host in self.stopped:
+            raise HostStopped(host)
+        return self.client.post(url, form, **options)
+
     def allow_host(self, host: str) -> None:
         self.client.allow_host(host)
 

@@ -5,7 +5,15 @@ InputError is the archive's (archive/errors.py), so both packages raise the same
 
 from archive.errors import InputError
 
-__all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "EXIT_TRY_LATER", "EXIT_USAGE", "InputError", "TryLater"]
+__all__ = [
+    "EXIT_OK",
+    "EXIT_SOME_FAILED",
+    "EXIT_TRY_LATER",
+    "EXIT_USAGE",
+    "InputError",
+    "SourceTryLater",
+    "TryLater",
+]
 
 # The one rule (README, "Exit codes"): 0 everything asked for was done (files that hold
 # no article are counted, not failures); 1 some inputs were bad or failed, each named, the
@@ -17,3 +25,8 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_TRY_LATER = 0, 1, 2, 75
 
 class TryLater(Exception):
     """WeChat asked us to slow down, or another run holds the lock (exit 75)."""
+
+
+class SourceTryLater(TryLater):
+    """One source cannot go on until the user acts or time passes (an expired login): the
+    run goes on with the other sources, no host backs off, and it ends with exit 75."""

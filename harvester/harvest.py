@@ -33,6 +33,7 @@ from typing import Any
 from archive.files import check_writable
 from archive.times import iso_china, iso_utc, local_when, now_utc
 from harvester.archiver import Archive
+from harvester.discovered import Discovered, Found
 from harvester.drain import Drain, GuardedClient, HostStopped, try_later_host
 from harvester.errors import (
     EXIT_OK,
@@ -40,6 +41,7 @@ from harvester.errors import (
     EXIT_TRY_LATER,
     EXIT_USAGE,
     InputError,
+    SourceTryLater,
     TryLater,
 )
 from harvester.harvest_config import (
@@ -56,6 +58,7 @@ from harvester.http import (
     HttpClient,
 )
 from harvester.http import relay_from_env as relay_from_environ
+from harvester.links import ArticleLink
 from harvester.lock import HarvestLock, LockHeld, pid_alive
 from harvester.model import Page
 from harvester.queue import (
@@ -113,6 +116,7 @@ class Harvest:
         self.relay = relay
         self.report = report
         self.queue = HarvestQueue(archive.db)
+        self.discovered = Discovered(archive.db)
         self.summary = Summary()
         for name in COUNT_NAMES:
             self.summary.counts[name] += 0
@@ -167,7 +171,9 @@ class Harvest:
             return
         with self._client() as client:
             self.client = GuardedClient(client)
-            sources = self.config.build_sources(self.client)
+            sources = self.config.build_sources(
+                self.client, known=self.known, memory=self.discovered
+            )
             self.follow_other = {s.name: spec.follow_other_accounts for spec, s in sources}
             self.queue.revive_failed(now=now_utc())
             with self.report.progress() as progress:
@@ -233,10 +239,23 @@ class Harvest:
             if source.skipped:  # files of a seed folder that hold no article
                 self.summary.counts["skipped"] += source.skipped
 
+    def known(self, link: ArticleLink) -> bool:
+        """The article is queued (any state) or archived: listing it again costs nothing."""
+        return self.queue.state(link.key) is not None or self.archive.has_link(link)
+
     def _list_one(self, source: Source) -> None:
         batch: dict[str, QueueItem] = {}
+        found: list[Found] = []
         try:
             for listing in source.listings():
+                found.append(
+                    Found(
+                        listing.link.key,
+                        listing.channel or source.kind,
+                        listing.biz or listing.link.biz,
+                        source.name,
+                    )
+                )
                 item = self._new_item(listing, source, batch)
                 if item is None:
                     self.summary.add("skipped")
@@ -244,6 +263,8 @@ class Harvest:
                 batch[item.key] = item
                 if len(batch) >= ENQUEUE_BATCH:
                     self._enqueue(batch)
+        except SourceTryLater as error:  # this source only: the others go on
+            self.try_later.append(str(error))
         except TryLater as error:
             self.slow_down(error, try_later_host(error))
         except HostStopped:
@@ -253,6 +274,7 @@ class Harvest:
             self.summary.fail(message if source.name in message else f"{source.label}: {message}")
         finally:
             self._enqueue(batch)
+            self.discovered.record(found, now=now_utc())
 
     def _new_item(
         self, listing: Listing, source: Source, batch: dict[str, QueueItem]

@@ -144,7 +144,7 @@ class SimAccount:
         members = [a for a in self.articles if album_id in a.albums]
         return sorted(members, key=lambda a: (a.mid, a.idx), reverse=True)
 
-    def keys(self) -> set[str]:
+    def article_keys(self) -> set[str]:
         return {f"{self.biz}:{a.mid}:{a.idx}" for a in self.articles}
 
     def page(self, article: SimArticle) -> str:

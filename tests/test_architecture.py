@@ -23,6 +23,7 @@ PURE = [
     "harvester/links.py",
     "harvester/mdbody.py",
     "harvester/seedfile.py",
+    "harvester/sources/bookid.py",
     *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("harvester/page/*.py")),
     *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("harvester/markdown/*.py")),
 ]

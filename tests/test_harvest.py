@@ -577,7 +577,7 @@ def test_old_temporary_files_of_killed_writes_are_swept(tmp_path):
             '[[sources]]\nkind = "urls"\npath = "links.txt"\n\n[[sources]]\nkind = "rss"\n'
             'url = "https://example.org/feed.xml"\n',
             "harvester.toml:6: sources[2]: 'kind' is 'rss', not a known source kind "
-            "(known kinds: album, feed, mp, seed, urls)",
+            "(known kinds: album, feed, mp, seed, urls, weread)",
         ),
         (
             '[[sources]]\nkind = "urls"\npath = "missing.txt"\n',

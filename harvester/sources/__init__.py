@@ -10,7 +10,7 @@ A new kind is one module here that defines a `BaseSource` subclass decorated wit
 `@register("<kind>")`, plus its import below.
 """
 
-from harvester.sources import album, feed, mp, seed, urls
+from harvester.sources import album, feed, mp, seed, urls, weread
 from harvester.sources.base import (
     REGISTRY,
     BaseSource,
@@ -42,4 +42,5 @@ __all__ = [
     "register",
     "seed",
     "urls",
+    "weread",
 ]

@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from archive.times import from_unix
+from archive.times import from_unix, now_utc
 from harvester.errors import InputError, TryLater
 from harvester.links import ArticleLink
 
@@ -49,7 +49,8 @@ class Listing:
 
     `published_at` is aware (China time, UTC+8, for WeChat's Unix seconds); `source` is
     the label of the source it came from; `seed_path` is the seed-format file holding the
-    article's content, when it came from one (import it instead of fetching).
+    article's content, when it came from one (import it instead of fetching); `biz` is
+    the account, when the source knows it before any fetch (a short link from WeRead).
     """
 
     link: ArticleLink
@@ -59,6 +60,8 @@ class Listing:
     digest: str | None = None
     source: str = ""
     seed_path: Path | None = None
+    biz: str | None = None
+    channel: str = ""  # how a source with several ways found it ("getainfo"); default its kind
 
 
 class SourceError(Exception):
@@ -90,13 +93,19 @@ class Fetcher(Protocol):
 
 @dataclass
 class SourceContext:
-    """What a source gets besides its table: the shared client and where relative paths start.
+    """What a source gets besides its table: the shared client, where relative paths start,
+    and what the archive knows already.
 
     `client` may be None for offline work (check(), and the urls and seed sources).
+    `known(link)`: the article is archived or queued (a source that pages newest first
+    stops at the first page it knows all of); by default nothing is known. `memory`: what
+    the harvest remembers per account (harvester/discovered.py), None outside a harvest.
     """
 
     client: Fetcher | None = None
     base_dir: Path = field(default_factory=Path.cwd)
+    known: Callable[[ArticleLink], bool] = field(default=lambda _link: False)
+    memory: Any = None  # harvester.discovered.Discovered during a harvest: albums, channels
 
 
 class Source(Protocol):
@@ -191,6 +200,16 @@ class BaseSource:
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
+
+    def note_channel(self, biz: str, channel: str, error: str | None = None) -> None:
+        """Remember that `channel` worked (or failed, why) for the account `biz`."""
+        memory = self.context.memory
+        if memory is None:
+            return
+        if error is None:
+            memory.channel_worked(biz, channel, now=now_utc())
+        else:
+            memory.channel_failed(biz, channel, error, now=now_utc())
 
     def config_error(self, key: str, problem: str) -> SourceConfigError:
         return SourceConfigError(self.label, key, problem)

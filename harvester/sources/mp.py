@@ -20,9 +20,7 @@ records request URLs (a fetch log) must mask `token=` itself.
 from __future__ import annotations
 
 import json
-import os
 import re
-import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -44,6 +42,7 @@ from harvester.sources.base import (
     text_or_none,
     unix_time,
 )
+from harvester.sources.private import read_private_text
 
 PAGE_SIZE = 5
 FREQ_CONTROL = 200013
@@ -348,29 +347,7 @@ class MpSource(BaseSource):
 
     def read_auth(self) -> MpAuth:
         """The auth file's cookie and token; InputError naming `auth` for any problem."""
-        path = self.path_of("auth")
-        try:
-            info = path.stat()
-        except FileNotFoundError:
-            raise self.config_error("auth", f"names {path}, which does not exist") from None
-        except OSError as error:
-            problem = f"names {path}, which cannot be read: {error.strerror}"
-            raise self.config_error("auth", problem) from None
-        if not stat.S_ISREG(info.st_mode):
-            raise self.config_error("auth", f"names {path}, which is not a file")
-        mode = stat.S_IMODE(info.st_mode)
-        if os.name == "posix" and mode & 0o077:
-            raise self.config_error(
-                "auth",
-                f"names {path}, which others can read or change (mode {mode:04o}); it holds "
-                f"a login, so it must be mode 0600: run chmod 600 {path}",
-            )
-        try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except (OSError, UnicodeDecodeError) as error:
-            reason = error.strerror if isinstance(error, OSError) else "it is not UTF-8"
-            problem = f"names {path}, which cannot be read: {reason}"
-            raise self.config_error("auth", problem) from None
+        path, text = read_private_text(self, "auth")
         try:
             data = json.loads(text)
         except ValueError as error:

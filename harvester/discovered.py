@@ -135,6 +135,15 @@ class Discovered:
 
     # -- channels
 
+    def channel(self, biz: str, channel: str) -> tuple[str | None, str | None, str | None]:
+        """(last_worked, last_failed, last_error) of a channel for `biz` (all None if never)."""
+        row = self.db.execute(
+            "SELECT last_worked, last_failed, last_error FROM channel_state "
+            "WHERE biz = ? AND channel = ?",
+            [biz, channel],
+        ).fetchone()
+        return (row[0], row[1], row[2]) if row else (None, None, None)
+
     def channel_worked(self, biz: str, channel: str, *, now: datetime) -> None:
         self._channel(biz, channel, "last_worked = excluded.last_worked", now, None)
 

@@ -213,6 +213,8 @@ class Drain:
         page = capture.page
         if not item.seed_path:
             record_fetch(self.h.db, item.url, outcome=page.kind, status=200, run_id=self.h.run_id)
+        if page.is_article and page.biz:
+            self.h.note_albums(page.biz, capture.raw)
         if page.is_article and item.only_biz and page.biz and page.biz != item.only_biz:
             # A followed short link that turned out to be another account's article.
             self.queue.finish(item.key, DONE, self.h.run_id, now=now_utc(), error="another account")

@@ -68,6 +68,7 @@ from harvester.queue import (
 )
 from harvester.runs import Summary, recorded_run, sigterm_as_interrupt
 from harvester.sources import Listing, Source, SourceError, followed_links
+from harvester.sources.discovery import album_ids_in_page
 
 DEFAULT_ARCHIVE = Path("wechat-archive")
 RECHECK_AFTER = timedelta(hours=20)  # "not checked for about a day", for nightly runs
@@ -334,6 +335,16 @@ class Harvest:
                 items.values(), self.run_id, now=now
             )
 
+    # -- what pages say of their account
+
+    def note_albums(self, biz: str, raw: bytes) -> None:
+        """Remember the albums an archived page names (an account source pages them)."""
+        ids = album_ids_in_page(raw.decode("utf-8", errors="replace"))
+        if ids:
+            self.discovered.add_albums(
+                biz, [(i, None) for i in ids], found_by="page", now=now_utc()
+            )
+
     # -- following links
 
     def follow(self, page: Page, key: str, item: QueueItem) -> int:
@@ -341,17 +352,21 @@ class Harvest:
         same_account = not self.follow_other.get(item.source or "", False)
         links = followed_links(page.body_html, from_biz=page.biz, same_account_only=same_account)
         batch: dict[str, QueueItem] = {}
+        links_found: dict[str, str | None] = {}  # key -> its account, when known
         for link in links:
             if link.key in (key, item.key) or link.key in batch:
                 continue
             if self.queue.state(link.key) is not None or self.archive.has_link(link):
                 continue
             only_biz = page.biz if same_account and link.biz is None else None
+            links_found[link.key] = link.biz or only_biz
             batch[link.key] = QueueItem(
                 key=link.key, url=link.url, source=item.source, reason="follow", only_biz=only_biz
             )
         added = len(batch)
         self._enqueue(batch)
+        found = [Found(k, "follow", biz, item.source) for k, biz in links_found.items()]
+        self.discovered.record(found, now=now_utc())
         return added
 
 

@@ -24,6 +24,7 @@ PURE = [
     "harvester/mdbody.py",
     "harvester/seedfile.py",
     "harvester/sources/bookid.py",
+    "harvester/sources/discovery.py",
     *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("harvester/page/*.py")),
     *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("harvester/markdown/*.py")),
 ]

@@ -6,7 +6,8 @@ keys it, the account (biz) when known before a fetch, the channel ("album", "wer
 "getainfo", "appmsgext", "page", "follow", or a source kind), first and last seen.
 `account_albums`: the albums (合集) known of each account, which channel found them, and
 when they were last listed. `channel_state`: per account and channel, when it last worked
-and when it last failed, with the reason: coverage a user can read (`harvester accounts`).
+and when it last failed, with the reason. Over them the view `account_coverage`
+(harvester/coverage.py): coverage a user can read, in Datasette and `harvester accounts`.
 
 Only the harvest's main thread writes here, each write its own short transaction.
 """
@@ -21,6 +22,7 @@ import sqlite_utils
 
 from archive.index import write_transaction
 from archive.times import iso_utc
+from harvester.coverage import VIEW, create_view
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS discovered (
@@ -70,6 +72,9 @@ class Discovered:
             with write_transaction(db):
                 for sql in SCHEMA:
                     db.execute(sql)
+        if VIEW not in db.view_names():
+            with write_transaction(db):
+                create_view(db)
 
     # -- articles
 

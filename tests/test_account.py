@@ -129,6 +129,9 @@ def test_a_verification_page_mid_chain_exits_75_and_the_chain_resumes_next_run(
     assert code == 75
     assert "verification page" in err
     assert archived(archive) == set()  # the run stopped before any article was fetched
+    pending = query(archive, "SELECT count(*) FROM queue WHERE state = 'pending'")[0][0]
+    found = query(archive, "SELECT count(DISTINCT key) FROM discovered")[0][0]
+    assert pending == found > 1  # what was found before the verification page is kept
     execute(archive, "DELETE FROM host_backoff")
     code, _, err = harvest(capsys, config)
     assert (code, err) == (0, "")

@@ -322,3 +322,25 @@ def base_ret(data: Mapping[str, Any]) -> tuple[int, str]:
     except (TypeError, ValueError):
         code = -1
     return code, str(resp.get("errmsg") or resp.get("err_msg") or "")
+
+
+FREQ_CONTROL = 200013
+
+
+def checked_answer(
+    data: bytes | str | Mapping[str, Any],
+    what: str,
+    *,
+    refused: str = "WeChat refused",
+    hint: str = "",
+) -> dict[str, Any]:
+    """A JSON answer of a public mp endpoint whose `base_resp.ret` is 0. TryLater for
+    freq control (200013) or the verification page; SourceError for any other ret."""
+    body = load_json(data, what)
+    ret, errmsg = base_ret(body)
+    if ret == FREQ_CONTROL:
+        raise TryLater(f"{what}: WeChat freq control (ret {ret}); try again in a few hours")
+    if ret != 0:
+        detail = f" {errmsg}" if errmsg else ""
+        raise SourceError(f"{what}: {refused} (base_resp.ret {ret}{detail}){hint}")
+    return body

@@ -25,11 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from harvester.errors import TryLater
 from harvester.links import ARTICLE_HOST, LinkError, parse_link
-from harvester.sources.base import Listing, SourceError, base_ret, load_json, text_or_none
+from harvester.sources.base import Listing, SourceError, checked_answer, text_or_none
 
-FREQ_CONTROL = 200013
 MAX_IDX = 8
 _ALBUM_LINK = re.compile(r"appmsgalbum\?[^\"'<>\s]*?album_id=([0-9]{4,25})")
 _ALBUM_SCRIPT = re.compile(r"""\balbum_id\s*[:=]\s*["']?([0-9]{4,25})""")
@@ -71,22 +69,11 @@ def probe_form(biz: str, pairs: Iterable[Pair]) -> dict[str, str]:
     return {"req": json.dumps({"url": urls}, separators=(",", ":"))}
 
 
-def _checked(data: bytes | str | Mapping[str, Any], what: str) -> dict[str, Any]:
-    body = load_json(data, what)
-    ret, errmsg = base_ret(body)
-    if ret == FREQ_CONTROL:
-        raise TryLater(f"{what}: WeChat freq control (ret {ret}); try again in a few hours")
-    if ret != 0:
-        detail = f" {errmsg}" if errmsg else ""
-        raise SourceError(f"{what}: WeChat refused (base_resp.ret {ret}{detail})")
-    return body
-
-
 def parse_appmsgext(
     data: bytes | str | Mapping[str, Any], *, what: str, source: str = ""
 ) -> AlbumExt:
     """A getappmsgext answer (pure); TryLater for freq control or a verification page."""
-    body = _checked(data, what)
+    body = checked_answer(data, what)
     ext = body.get("appmsg_album_extinfo")
     if not isinstance(ext, Mapping):
         return AlbumExt()
@@ -115,7 +102,7 @@ def parse_ainfos(
     data: bytes | str | Mapping[str, Any], *, biz: str, what: str, source: str = ""
 ) -> list[Listing]:
     """The articles a getainfo answer says exist, of account `biz` only (pure)."""
-    body = _checked(data, what)
+    body = checked_answer(data, what)
     items = body.get("ainfos") or []
     if not isinstance(items, list):
         raise SourceError(f"{what}: ainfos is not a list")

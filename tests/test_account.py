@@ -198,3 +198,22 @@ def test_a_short_seed_link_is_fetched_once_for_its_account(
     assert (code, err) == (0, "")
     assert archived(archive) == account.article_keys()
     assert served.paths().count(f"/s/{seed.short_id}") == 1
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ("", "'url' is missing (give one article link, or biz)"),
+        ('url = "https://example.org/x"\n', "'url' is not usable: its host is example.org, not"),
+        (f'biz = "{BIZ}"\nprobe_batch = 51\n', "'probe_batch' must be at most 50, not 51"),
+        (f'biz = "{BIZ}"\nempty_gap = 0\n', "'empty_gap' must be at least 1, not 0"),
+    ],
+)
+def test_a_bad_account_table_stops_the_run_before_any_request(
+    served, archive, tmp_path, capsys, table, problem
+):
+    config = write_config(tmp_path, f'[[sources]]\nkind = "account"\n{table}')
+    code, _, err = harvest(capsys, config)
+    assert code == 2
+    assert problem in err
+    assert served.paths() == []

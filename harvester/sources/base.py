@@ -29,6 +29,8 @@ from archive.times import from_unix, now_utc
 from harvester.errors import InputError, TryLater
 from harvester.links import ArticleLink
 
+FREQ_CONTROL = 200013  # base_resp.ret of every mp endpoint that says slow down
+
 # Keys any source table may carry besides its own.
 COMMON_KEYS = frozenset({"kind", "name", "follow_links"})
 
@@ -322,9 +324,6 @@ def base_ret(data: Mapping[str, Any]) -> tuple[int, str]:
     except (TypeError, ValueError):
         code = -1
     return code, str(resp.get("errmsg") or resp.get("err_msg") or "")
-
-
-FREQ_CONTROL = 200013
 
 
 def checked_answer(

@@ -217,3 +217,29 @@ def test_a_bad_account_table_stops_the_run_before_any_request(
     assert code == 2
     assert problem in err
     assert served.paths() == []
+
+
+def test_a_biz_alone_starts_from_what_the_archive_holds_of_the_account(
+    served, account, archive, tmp_path, capsys
+):
+    from test_harvest import urls_source
+
+    sources = urls_source(tmp_path, [account.link(seed_of(account))])
+    harvest(capsys, write_config(tmp_path, sources))
+    sources += f'[[sources]]\nkind = "account"\nbiz = "{BIZ}"\n'
+    code, _, err = harvest(capsys, write_config(tmp_path, sources))
+    assert (code, err) == (0, "")
+    assert archived(archive) == account.article_keys()
+    assert served.paths().count(f"/mp/getappmsgext?__biz={BIZ}") == 0
+
+
+def test_a_biz_the_archive_knows_nothing_of_is_a_warning(served, archive, tmp_path, capsys):
+    config = write_config(tmp_path, f'[[sources]]\nkind = "account"\nbiz = "{BIZ}"\n')
+    code, _, err = harvest(capsys, config)
+    assert code == 0
+    assert err == (
+        f"harvester: warning: account source 'account:{BIZ}': nothing is known of account "
+        f"{BIZ} yet; "
+        "give one of its article links as url\n"
+    )
+    assert served.paths() == []

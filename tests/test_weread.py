@@ -170,3 +170,23 @@ def test_a_weread_cookie_others_can_read_is_a_config_error(
     assert "'cookie' names" in err and "must be mode 0600" in err
     assert weread.cookie not in err
     assert served.paths() == []
+
+
+def test_a_wewe_rss_feed_named_by_book_id_counts_its_links_for_the_account(
+    served, account, archive, tmp_path, capsys
+):
+    first, second = account.articles[:2]
+    entries = "".join(
+        f"<item><title>{a.title}</title><link>https://mp.weixin.qq.com/s/{a.short_id}</link>"
+        f"<guid>{a.short_id}</guid></item>"
+        for a in (first, second)
+    )
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel>{entries}</channel></rss>'
+    served.add_route(f"/feeds/{BOOK}.rss", feed, "application/rss+xml")
+    sources = f'[[sources]]\nkind = "feed"\nurl = "{served.base_url}/feeds/{BOOK}.rss"\n'
+    code, _, err = harvest(capsys, write_config(tmp_path, sources))
+    assert (code, err) == (0, "")
+    assert query(archive, "SELECT key, channel, biz FROM discovered ORDER BY key") == [
+        (f"s:{first.short_id}", "feed", BIZ),
+        (f"s:{second.short_id}", "feed", BIZ),
+    ]

@@ -131,7 +131,7 @@ class AccountSource(BaseSource):
 
     def _fetch_seed(self, link: ArticleLink) -> tuple[ArticleLink, list[str]]:
         """A short seed link fetched once: the account's article and the albums it names."""
-        capture = fetch_capture(self.client(), link)  # type: ignore[arg-type]
+        capture = fetch_capture(self.client(), link)  # type: ignore[arg-type]  # a Fetcher
         page = capture.page
         if not (page.biz and page.mid and page.idx):
             raise SourceError(f"{self.label}: {link.url} is not an article page of an account")
@@ -251,6 +251,8 @@ class AccountSource(BaseSource):
     def _probe(self, biz: str) -> Iterator[Listing]:
         limit = self.optional_int("max_probe_requests", minimum=0)
         limit = MAX_PROBE_REQUESTS if limit is None else limit
+        if limit == 0:  # probing turned off
+            return
         batch = self.optional_int("probe_batch") or PROBE_BATCH
         gap = self.optional_int("empty_gap") or EMPTY_GAP
         memory = self.context.memory
@@ -264,7 +266,7 @@ class AccountSource(BaseSource):
                 self.note_channel(biz, "getainfo")
                 return
             pairs = plan[: batch - 1] if canary else plan[:batch]
-            response = self.client().post(  # type: ignore[attr-defined]
+            response = self.client().post(
                 getainfo_url(biz), probe_form(biz, [*pairs, *([canary] if canary else [])])
             )
             requests += 1

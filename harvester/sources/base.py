@@ -92,6 +92,8 @@ class Fetcher(Protocol):
         headers: Mapping[str, str] | None = ...,
     ) -> Any: ...
 
+    def post(self, url: str, form: Mapping[str, str], **options: Any) -> Any: ...
+
 
 @dataclass
 class SourceContext:

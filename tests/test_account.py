@@ -243,3 +243,26 @@ def test_a_biz_the_archive_knows_nothing_of_is_a_warning(served, archive, tmp_pa
         "give one of its article links as url\n"
     )
     assert served.paths() == []
+
+
+def test_freq_control_on_getappmsgext_stops_the_run_with_75(
+    served, account, archive, tmp_path, capsys
+):
+    account.ext_mode = "freq"
+    config = write_config(tmp_path, account_source(account.link(seed_of(account))))
+    code, _, err = harvest(capsys, config)
+    assert code == 75
+    assert "freq control" in err
+    assert listing_requests(served) == Counter({"/mp/getappmsgext": 1})
+
+
+def test_a_verification_page_for_the_short_seed_link_exits_75(
+    served, account, archive, tmp_path, capsys
+):
+    seed = seed_of(account)
+    served.fault(f"/s/{seed.short_id}", "verify", times=1)
+    config = write_config(tmp_path, account_source(f"https://mp.weixin.qq.com/s/{seed.short_id}"))
+    code, _, err = harvest(capsys, config)
+    assert code == 75
+    assert "verification page" in err
+    assert listing_requests(served) == Counter({"/mp/wappoc_appmsgcaptcha": 1})

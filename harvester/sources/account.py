@@ -10,7 +10,8 @@ account are followed (`follow_links` defaults to true here).
 A run, in order (each channel's listings carry its name, for `harvester accounts`):
 
 1. the seed: a short link is fetched once to learn the account (and the albums its page
-   names); a long link is the account's article as it is ("seed");
+   names; the drain fetches it again to archive it); a long link is the account's article
+   as it is ("seed");
 2. `getappmsgext` of the seed, on the first run only: the seed's album, and its
    neighbours in it ("appmsgext");
 3. every album remembered for the account (found on pages the harvest archived, by
@@ -33,6 +34,7 @@ from dataclasses import replace
 from typing import Any
 
 from archive.times import now_utc
+from harvester.errors import TryLater
 from harvester.fetching import fetch_capture
 from harvester.http import FetchError
 from harvester.links import ArticleLink, LinkError, canonical_url, parse_link
@@ -133,6 +135,8 @@ class AccountSource(BaseSource):
         """A short seed link fetched once: the account's article and the albums it names."""
         capture = fetch_capture(self.client(), link)  # type: ignore[arg-type]  # a Fetcher
         page = capture.page
+        if page.kind == "verification":
+            raise TryLater(f"{link.url}: WeChat served its verification page (too many requests)")
         if not (page.biz and page.mid and page.idx):
             raise SourceError(f"{self.label}: {link.url} is not an article page of an account")
         long = parse_link(canonical_url(page.biz, page.mid, page.idx, page.sn))

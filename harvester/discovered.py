@@ -17,12 +17,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import sqlite_utils
 
+from archive.files import read_raw
 from archive.index import write_transaction
 from archive.times import iso_utc
 from harvester.coverage import VIEW, create_view
+from harvester.sources.discovery import album_ids_in_page
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS discovered (
@@ -66,8 +69,9 @@ class Found:
 
 
 class Discovered:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, root: Path | None = None) -> None:
         self.db = db
+        self.root = root  # the archive's folder, for its stored raw pages
         if not {"discovered", "account_albums", "channel_state"} <= set(db.table_names()):
             with write_transaction(db):
                 for sql in SCHEMA:
@@ -122,6 +126,23 @@ class Discovered:
                     [biz, album_id, title, found_by, iso_utc(now)],
                 )
         return added
+
+    def scan_archived_pages(self, biz: str, *, now: datetime) -> int:
+        """Remember the albums the stored raw pages of `biz`'s archived articles name (the
+        ones fetched or imported before any harvest looked); how many were new."""
+        if self.root is None:
+            return 0
+        rows = self.db.execute(
+            "SELECT raw_path FROM articles WHERE biz = ? AND raw_path IS NOT NULL", [biz]
+        ).fetchall()
+        found: dict[str, None] = {}
+        for (raw_path,) in rows:
+            try:
+                page = read_raw(self.root, raw_path).decode("utf-8", errors="replace")
+            except (OSError, ValueError, EOFError):
+                continue  # a raw page gone or damaged names nothing
+            found.update(dict.fromkeys(album_ids_in_page(page)))
+        return self.add_albums(biz, [(a, None) for a in found], found_by="page", now=now)
 
     def albums(self, biz: str) -> list[tuple[str, str | None]]:
         """(album_id, listed_at) of `biz`, in the order they were found."""

@@ -117,7 +117,7 @@ class Harvest:
         self.relay = relay
         self.report = report
         self.queue = HarvestQueue(archive.db)
-        self.discovered = Discovered(archive.db)
+        self.discovered = Discovered(archive.db, archive.root)
         self.summary = Summary()
         for name in COUNT_NAMES:
             self.summary.counts[name] += 0

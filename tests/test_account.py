@@ -266,3 +266,22 @@ def test_a_verification_page_for_the_short_seed_link_exits_75(
     assert code == 75
     assert "verification page" in err
     assert listing_requests(served) == Counter({"/mp/wappoc_appmsgcaptcha": 1})
+
+
+def test_albums_named_by_pages_archived_before_are_paged_without_getappmsgext(
+    served, account, archive, tmp_path, capsys
+):
+    from harvester.cli import main
+
+    seed = seed_of(account)
+    with pytest.raises(SystemExit):
+        main(["fetch", account.link(seed), "--archive", str(archive)])
+    capsys.readouterr()
+    served.clear_requests()
+    config = write_config(tmp_path, f'[[sources]]\nkind = "account"\nbiz = "{BIZ}"\n')
+    code, _, err = harvest(capsys, config)
+    assert (code, err) == (0, "")
+    albums = query(archive, "SELECT album_id, found_by FROM account_albums ORDER BY rowid")
+    assert albums[: len(seed.albums)] == [(album_id, "page") for album_id in seed.albums]
+    assert listing_requests(served)["/mp/getappmsgext"] == 0
+    assert archived(archive) == account.article_keys()

@@ -64,6 +64,7 @@ def test_a_probed_account_shows_as_whole(served, account, archive, tmp_path, cap
         "album",
         "appmsgext",
         "getainfo",
+        "page",
     ]
 
 

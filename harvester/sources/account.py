@@ -14,8 +14,9 @@ A run, in order (each channel's listings carry its name, for `harvester accounts
    as it is ("seed");
 2. `getappmsgext` of the seed, on the first run only: the seed's album, and its
    neighbours in it ("appmsgext");
-3. every album remembered for the account (found on pages the harvest archived, by
-   getappmsgext, or in the seed page) is paged through `getalbum` ("album"); an album
+3. every album remembered for the account (named by the pages the archive held when the
+   account was first listed, by pages the harvest archives, by getappmsgext, or by the
+   seed page) is paged through `getalbum` ("album"); an album
    listed before is paged only until the first page holding a known article; an album
    whose listing fails is walked through getappmsgext's previous links instead;
 4. `getainfo` probing of the mid space (discovery.probe_plan) around every known article
@@ -124,6 +125,9 @@ class AccountSource(BaseSource):
             self.warn(f"{self.label}: nothing is known of account {biz} yet; give one of its "
                       "article links as url")  # fmt: skip
             return
+        if memory is not None and memory.channel(biz, "page") == (None, None, None):
+            memory.scan_archived_pages(biz, now=now_utc())  # once: later pages are noted
+            self.note_channel(biz, "page")  # as the harvest archives them
         if memory is not None and seed_albums:
             memory.add_albums(biz, [(a, None) for a in seed_albums], found_by="page", now=now_utc())
         if seed is not None and seed.form == "long" and self._first_run(biz):

@@ -64,10 +64,10 @@ class GuardedClient:
 
 
 def try_later_host(error: TryLater) -> str:
-    """The host that asked us to slow down."""
+    """The host that asked us to slow down (a source may name it in `error.host`)."""
     if isinstance(error, RateLimited):
         return (urlsplit(error.url).hostname or ARTICLE_HOST).lower()
-    return ARTICLE_HOST
+    return getattr(error, "host", None) or ARTICLE_HOST
 
 
 @dataclass

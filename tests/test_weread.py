@@ -190,3 +190,20 @@ def test_a_wewe_rss_feed_named_by_book_id_counts_its_links_for_the_account(
         (f"s:{first.short_id}", "feed", BIZ),
         (f"s:{second.short_id}", "feed", BIZ),
     ]
+
+
+def test_a_verification_page_from_weread_backs_off_weread_only(
+    served, account, weread, archive, tmp_path, capsys
+):
+    from fakewechat import VERIFY_HTML
+
+    served.add_handler(
+        "/web/mp/articles", lambda call: (200, VERIFY_HTML, "text/html"), host="weread.qq.com"
+    )
+    other = add_article(served, 7002, biz="MzIwNjU2ODk1MQ==")
+    sources = weread_source(tmp_path, weread) + urls_source(tmp_path, [other])
+    code, _, err = harvest(capsys, write_config(tmp_path, sources))
+    assert code == 75
+    assert "WeChat answered with its verification page" in err
+    assert query(archive, "SELECT host FROM host_backoff") == [("weread.qq.com",)]
+    assert query(archive, "SELECT key FROM articles") == [("MzIwNjU2ODk1MQ==:7002:1",)]

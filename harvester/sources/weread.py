@@ -14,7 +14,8 @@ whose articles are all known ends the paging (an incremental night costs one req
 An expired or refused login (`errCode` -2041, -2010, -2012, or HTTP 401/403) ends this
 source with one line, `weread login expired: copy a fresh cookie into <file>`, and exit 75
 for the run, while the other sources go on (SourceTryLater: no host backs off, the next
-run tries again as soon as the cookie is fresh).
+run tries again as soon as the cookie is fresh). A verification page from WeRead backs off
+weread.qq.com only (this source waits, the others go on).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from harvester.errors import SourceTryLater
+from harvester.errors import SourceTryLater, TryLater
 from harvester.http import FetchError
 from harvester.links import LinkError, parse_link, short_url
 from harvester.sources.base import (
@@ -199,6 +200,10 @@ class WeReadSource(BaseSource):
                 raise SourceError(message) from None
             except WeReadLoginExpired as error:
                 raise self._expired(biz, path, str(error)) from None
+            except TryLater as error:  # WeRead's own verification page: back off WeRead only
+                slow = TryLater(f"{self.label}: {error}")
+                slow.host = WEREAD_HOST  # type: ignore[attr-defined]
+                raise slow from None
             except SourceError as error:
                 self.note_channel(biz, "weread", str(error))
                 raise

@@ -12,6 +12,7 @@ __all__ = [
     "EXIT_TRY_LATER",
     "EXIT_USAGE",
     "InputError",
+    "SourceTryLater",
     "TryLater",
     "unexpected",
 ]
@@ -26,3 +27,8 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_TRY_LATER = 0, 1, 2, 75
 
 class TryLater(Exception):
     """WeChat asked us to slow down, or another run holds the lock (exit 75)."""
+
+
+class SourceTryLater(TryLater):
+    """One source cannot go on until the user acts or time passes (an expired login): the
+    run goes on with the other sources, no host backs off, and it ends with exit 75."""

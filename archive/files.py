@@ -20,6 +20,7 @@ import io
 import os
 import re
 import tempfile
+import typing
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -178,6 +179,25 @@ def write_atomic(path: Path, data: bytes) -> bool:
         unsynced.files.append(path)
         unsynced.folders.add(path.parent)
     return True
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[typing.BinaryIO]:
+    """A file written as a stream and put at `path` whole when the block ends (an export
+    too large to hold in memory); on any failure `path` is left as it was."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fchmod(handle.fileno(), _file_mode())
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
 
 
 def write_file(root: Path, relpath: str, data: bytes) -> bool:

@@ -158,6 +158,28 @@ def export_hugo_command(site_dir: Path, archive_dir: Path) -> None:
     click.echo(summary)
 
 
+@export.command("warc")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@archive_option
+@click.option("--account", help="Only this account's articles (its name).")
+@click.option("--since", help="Only captures made at or after this date or time.")
+def export_warc_command(out: Path, archive_dir: Path, account: str | None, since: str | None):
+    """Write the raw captures and their images as a WARC file (OUT.warc.gz), for pywb."""
+    from archive.warc import Selection, export_warc, parse_since
+
+    selection = Selection(account=account, since=parse_since(since))
+    summary = export_warc(existing_archive(archive_dir), out, selection)
+    export_finish(summary.failures, summary.line(out))
+
+
+def export_finish(failures: list[str], line: str) -> None:
+    """An export's failures (one line each), its summary line, its exit code."""
+    for failure in failures:
+        fail(failure)
+    click.echo(line)
+    sys.exit(EXIT_SOME_FAILED if failures else EXIT_OK)
+
+
 def open_client() -> HttpClient:
     """The one client, polite to WeChat, relayed where HARVESTER_RELAY says.
 

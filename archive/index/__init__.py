@@ -16,7 +16,7 @@ from archive.index.articles import (
     save_article,
     update_rendering,
 )
-from archive.index.log import finish_run, record_fetch, start_run
+from archive.index.log import finish_run, record_capture_response, record_fetch, start_run
 from archive.index.media import (
     ImageEntry,
     LinkEntry,
@@ -51,6 +51,7 @@ __all__ = [
     "missing_images",
     "note_first_capture",
     "open_index",
+    "record_capture_response",
     "record_fetch",
     "rekey_article",
     "save_article",

@@ -172,6 +172,22 @@ def export_warc_command(out: Path, archive_dir: Path, account: str | None, since
     export_finish(summary.failures, summary.line(out))
 
 
+@export.command("epub")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@archive_option
+@click.option("--account", help="The articles of this account (its name).")
+@click.option("--query", help="The articles this search finds (as `harvester search`).")
+def export_epub_command(out: Path, archive_dir: Path, account: str | None, query: str | None):
+    """Write an account's articles, or a search's, as an EPUB book in publish order."""
+    from archive.epub import BookSelection, export_epub
+
+    if (account is None) == (query is None):
+        raise InputError("export epub: give one of --account NAME or --query WORDS")
+    selection = BookSelection(account=account, query=query)
+    summary = export_epub(existing_archive(archive_dir), out, selection)
+    export_finish(summary.failures, summary.line(out))
+
+
 def export_finish(failures: list[str], line: str) -> None:
     """An export's failures (one line each), its summary line, its exit code."""
     for failure in failures:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -77,7 +77,8 @@ class WarcSummary:
         return f"{self.captures} captures{older}, {self.images} images{failed} → {out}"
 
 
-CAPTURES = """SELECT r.raw_path, min(r.fetched_at) AS fetched_at, a.key, a.url, a.short_url,
+CAPTURES = """SELECT r.raw_path, min(r.fetched_at) AS fetched_at,
+    a.key, a.title, a.url, a.short_url,
     c.url AS response_url, c.status, c.headers, c.fetched_at AS response_at
 FROM revisions r JOIN articles a ON a.key = r.article_key
 LEFT JOIN capture_responses c ON c.raw_path = r.raw_path
@@ -154,8 +155,17 @@ def rows(db: sqlite_utils.Database, sql: str, selection: Selection) -> Iterator[
     yield from db.query(sql.format(where=where), values)
 
 
+# Told of each capture written: its URL, WARC-Date and the article's title (WACZ pages).
+PageListener = Callable[[str, str, str | None], None]
+
+
 def write_records(
-    root: Path, db: sqlite_utils.Database, selection: Selection, handle: BinaryIO, name: str
+    root: Path,
+    db: sqlite_utils.Database,
+    selection: Selection,
+    handle: BinaryIO,
+    name: str,
+    on_page: PageListener | None = None,
 ) -> WarcSummary:
     """Every selected capture, then every image they show, into an open WARC stream."""
     from importlib.metadata import version
@@ -174,7 +184,13 @@ def write_records(
         except (OSError, ValueError) as error:
             summary.failures.append(f"{row['raw_path']}: not exported: {describe(error)}")
             continue
-        writer.write_record(capture_record(writer, row, raw))
+        record = capture_record(writer, row, raw)
+        writer.write_record(record)
+        if on_page is not None:
+            headers = record.rec_headers
+            on_page(
+                headers.get_header("WARC-Target-URI"), headers.get_header("WARC-Date"), row["title"]
+            )
         summary.captures += 1
         summary.reconstructed += row["status"] is None
     for row in rows(db, IMAGES, selection):
@@ -192,25 +208,30 @@ def describe(error: Exception) -> str:
     return getattr(error, "strerror", None) or str(error)
 
 
-def export_warc(root: Path, out: Path, selection: Selection) -> WarcSummary:
-    """Write the WARC at `out` (replaced whole, or left as it was on failure)."""
+def open_selection(root: Path, selection: Selection) -> sqlite_utils.Database:
+    """The index, read-only; InputError when the selection has no capture to export."""
     from archive.search_cli import open_readonly
 
     db = open_readonly(root / "archive.db")
+    where, values = selection.where()
+    count = db.execute(
+        f"SELECT count(*) FROM revisions r JOIN articles a ON a.key = r.article_key WHERE {where}",
+        values,
+    ).fetchone()[0]
+    if not count:
+        db.close()
+        raise InputError(f"{root}: no archived captures {describe_selection(selection)}")
+    return db
+
+
+def export_warc(root: Path, out: Path, selection: Selection) -> WarcSummary:
+    """Write the WARC at `out` (replaced whole, or left as it was on failure)."""
+    db = open_selection(root, selection)
     try:
-        where, values = selection.where()
-        count = db.execute(
-            f"SELECT count(*) FROM revisions r JOIN articles a ON a.key = r.article_key "
-            f"WHERE {where}",
-            values,
-        ).fetchone()[0]
-        if not count:
-            raise InputError(f"{root}: no archived captures {describe_selection(selection)}")
-        try:
-            with atomic_output(out) as handle:
-                return write_records(root, db, selection, handle, out.name)
-        except OSError as error:
-            raise InputError(f"{out}: cannot write: {describe(error)}") from None
+        with atomic_output(out) as handle:
+            return write_records(root, db, selection, handle, out.name)
+    except OSError as error:
+        raise InputError(f"{out}: cannot write: {describe(error)}") from None
     finally:
         db.close()
 

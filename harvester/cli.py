@@ -172,6 +172,21 @@ def export_warc_command(out: Path, archive_dir: Path, account: str | None, since
     export_finish(summary.failures, summary.line(out))
 
 
+@export.command("wacz")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@archive_option
+@click.option("--account", help="Only this account's articles (its name).")
+@click.option("--since", help="Only captures made at or after this date or time.")
+def export_wacz_command(out: Path, archive_dir: Path, account: str | None, since: str | None):
+    """Write the same records as `export warc`, packaged as WACZ (ReplayWeb.page)."""
+    from archive.wacz import export_wacz
+    from archive.warc import Selection, parse_since
+
+    selection = Selection(account=account, since=parse_since(since))
+    summary = export_wacz(existing_archive(archive_dir), out, selection)
+    export_finish(summary.failures, summary.line(out))
+
+
 @export.command("epub")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @archive_option

@@ -1,15 +1,19 @@
-"""`harvester export warc`: the archive's raw captures and images as a WARC file.
+"""`harvester export warc` and `export wacz`: the archive's raw captures and images as a
+WARC file, and the same packaged as WACZ.
 
 A real archive is made through the command line from the fake WeChat on loopback (one
 article fetched, then fetched again after an edit: two revisions; a saved page imported
 from a file), exported, read back with warcio's ArchiveIterator and `warcio check`, and
 replayed by pywb: a real `wayback` process on loopback with a collection built by
 `wb-manager` from the file, the article read in headless Chromium with its images and
-nothing requested from anywhere else.
+nothing requested from anywhere else. The WACZ is validated by py-wacz (`wacz validate`),
+holds the same records, lists each capture as a page, and replays the same way once
+`wb-manager add --unpack-wacz` has taken it in.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -19,6 +23,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -211,18 +216,65 @@ def test_a_since_that_is_no_date_exits_2(built, tmp_path):
     )
 
 
+# --------------------------------------------------------------------------- WACZ
+
+
+@pytest.fixture(scope="module")
+def wacz(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("out") / "wechat.wacz"
+    done = run("export", "wacz", str(out), "--archive", str(built.root))
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert done.stdout == f"3 captures (1 without a recorded HTTP answer), 3 images → {out}\n"
+    return out
+
+
+def test_py_wacz_validates_the_wacz(wacz):
+    done = subprocess.run(
+        [str(BIN / "wacz"), "validate", "-f", str(wacz)], capture_output=True, text=True
+    )
+    assert "Validation succeeded, the passed WACZ is valid" in done.stdout, done.stdout
+    assert done.returncode == 0
+
+
+def test_the_wacz_holds_the_warcs_records_and_its_index(wacz, warc, tmp_path):
+    with zipfile.ZipFile(wacz) as package:
+        names = set(package.namelist())
+        (tmp_path / "inner.warc.gz").write_bytes(package.read("archive/data.warc.gz"))
+    assert {"datapackage.json", "datapackage-digest.json", "pages/pages.jsonl"} <= names
+    assert "indexes/index.cdx.gz" in names
+    inner = [
+        (r["type"], r["uri"], r["date"], r["payload"]) for r in records(tmp_path / "inner.warc.gz")
+    ]
+    outer = [(r["type"], r["uri"], r["date"], r["payload"]) for r in records(warc)]
+    assert inner[1:] == outer[1:]  # all but the warcinfo, which names its file
+
+
+def test_the_wacz_lists_every_capture_as_a_page_with_its_title_and_time(built, wacz):
+    with zipfile.ZipFile(wacz) as package:
+        lines = package.read("pages/pages.jsonl").decode().splitlines()
+    header, *pages = map(json.loads, lines)
+    assert header == {"format": "json-pages-1.0", "id": "pages", "title": "Articles"}
+    fetched = built.rows("SELECT url, fetched_at FROM capture_responses ORDER BY fetched_at")
+    saved = f"https://mp.weixin.qq.com/s?__biz={BIZ}&mid=200&idx=1&sn={SN}"
+    assert sorted((page["url"], page["title"]) for page in pages) == sorted(
+        [(url, TITLE) for url, _ in fetched] + [(saved, TITLE)]
+    )
+    assert [page["ts"] for page in pages if page["url"] == built.url] == [
+        at.replace("+00:00", "Z") for _, at in fetched
+    ]
+
+
 # --------------------------------------------------------------------------- pywb replay
 
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-@pytest.fixture(scope="module")
-def wayback(warc: Path, tmp_path_factory: pytest.TempPathFactory):
-    """pywb serving a collection built from the export with wb-manager, on loopback."""
+@contextlib.contextmanager
+def running_wayback(home: Path, export: Path, *add_options: str):
+    """pywb serving a collection built from `export` with wb-manager, on loopback."""
     if not (BIN / "wayback").exists():
         pytest.skip("pywb is not installed (pip install -e '.[test]')")
-    home = tmp_path_factory.mktemp("pywb")
-    for args in (["init", "wechat"], ["add", "wechat", str(warc)]):
+    for args in (["init", "wechat"], ["add", *add_options, "wechat", str(export)]):
         done = subprocess.run([str(BIN / "wb-manager"), *args], cwd=home, capture_output=True)
         assert done.returncode == 0, done.stderr
     shutil.copy(REPLAY_SCRIPT, home / "collections" / "wechat" / "static")
@@ -252,13 +304,32 @@ def wayback(warc: Path, tmp_path_factory: pytest.TempPathFactory):
         process.wait(timeout=20)
 
 
-def test_pywb_serves_each_image_from_the_collection_at_its_original_url(built, wayback):
+@pytest.fixture(scope="module")
+def wayback(warc: Path, tmp_path_factory: pytest.TempPathFactory):
+    with running_wayback(tmp_path_factory.mktemp("pywb"), warc) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def wayback_wacz(wacz: Path, tmp_path_factory: pytest.TempPathFactory):
+    with running_wayback(tmp_path_factory.mktemp("pywb"), wacz, "--unpack-wacz") as base:
+        yield base
+
+
+REPLAYS = ["wayback", "wayback_wacz"]
+
+
+@pytest.mark.parametrize("replay", REPLAYS)
+def test_pywb_serves_each_image_from_the_collection_at_its_original_url(built, replay, request):
+    wayback = request.getfixturevalue(replay)
     for url, data in built.images.items():
         with urllib.request.urlopen(f"{wayback}/wechat/2030id_/{url}") as answer:
             assert answer.read() == data
 
 
-def test_pywb_shows_the_article_with_its_images_and_nothing_from_outside(built, wayback):
+@pytest.mark.parametrize("replay", REPLAYS)
+def test_pywb_shows_the_article_with_its_images_and_nothing_from_outside(built, replay, request):
+    wayback = request.getfixturevalue(replay)
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import sqlite_utils
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
@@ -41,10 +43,11 @@ class Selection:
     account: str | None = None
     since: datetime | None = None
 
-    def where(self, alias: str = "a") -> tuple[str, list[str]]:
+    def where(self) -> tuple[str, list[str]]:
+        """The SQL condition on revisions `r` joined with their articles `a`, its values."""
         clauses, values = ["r.raw_path IS NOT NULL"], []
         if self.account is not None:
-            clauses.append(f"{alias}.account = ?")
+            clauses.append("a.account = ?")
             values.append(self.account)
         if self.since is not None:
             clauses.append("r.fetched_at >= ?")
@@ -104,7 +107,10 @@ def http_headers(status: int, recorded: list[list[str]], length: int) -> StatusA
     """The recorded status and headers, describing the stored (decoded) body."""
     kept = [(name, value) for name, value in recorded if name.lower() not in WIRE_HEADERS]
     kept.append(("Content-Length", str(length)))
-    reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:  # a status Python has no name for
+        reason = ""
     return StatusAndHeaders(f"{status} {reason}".strip(), kept, protocol="HTTP/1.1")
 
 
@@ -113,7 +119,7 @@ def raw_type(raw: bytes) -> str:
     return MARKDOWN_TYPE if raw.lstrip().startswith(b"---") else HTML_TYPE
 
 
-def capture_record(writer: WARCWriter, row: dict, raw: bytes):
+def capture_record(writer: WARCWriter, row: dict, raw: bytes) -> ArcWarcRecord:
     if row["status"] is not None:
         headers = http_headers(row["status"], json.loads(row["headers"]), len(raw))
         return writer.create_warc_record(
@@ -134,7 +140,7 @@ def capture_record(writer: WARCWriter, row: dict, raw: bytes):
     )
 
 
-def image_record(writer: WARCWriter, row: dict, data: bytes):
+def image_record(writer: WARCWriter, row: dict, data: bytes) -> ArcWarcRecord:
     headers = StatusAndHeaders(
         "200 OK",
         [("Content-Type", row["mime"]), ("Content-Length", str(len(data)))],
@@ -181,7 +187,7 @@ def write_records(
     for row in rows(db, CAPTURES, selection):
         try:
             raw = read_raw(root, row["raw_path"])
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, EOFError, zlib.error) as error:  # gone, or not gzip
             summary.failures.append(f"{row['raw_path']}: not exported: {describe(error)}")
             continue
         record = capture_record(writer, row, raw)

@@ -208,6 +208,21 @@ def test_a_selection_with_no_captures_writes_nothing_and_exits_2(built, tmp_path
     assert not out.exists()
 
 
+def test_a_raw_capture_gone_from_the_archive_is_named_and_the_rest_exported(built, tmp_path):
+    copy = tmp_path / "archive"
+    shutil.copytree(built.root, copy)
+    [(raw_path,)] = built.rows("SELECT raw_path FROM capture_responses ORDER BY fetched_at LIMIT 1")
+    (copy / raw_path).unlink()
+    out = tmp_path / "part.warc.gz"
+    done = run("export", "warc", str(out), "--archive", str(copy))
+    assert done.returncode == 1
+    assert done.stderr == f"harvester: {raw_path}: not exported: No such file or directory\n"
+    assert done.stdout == (
+        f"2 captures (1 without a recorded HTTP answer), 3 images, 1 failed → {out}\n"
+    )
+    assert len([r for r in records(out) if r["type"] in ("response", "resource")]) == 5
+
+
 def test_a_since_that_is_no_date_exits_2(built, tmp_path):
     done = export(built, tmp_path / "x.warc.gz", "--since", "yesterday")
     assert done.returncode == 2

@@ -91,6 +91,30 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return Built(root, url, images, saved)
 
 
+def test_a_fetch_keeps_the_final_url_status_and_headers_beside_its_raw_capture(tmp_path):
+    root = tmp_path / "archive"
+    with FakeWeChat() as fake:
+        for url in IMAGES:
+            fake.add_image(url)
+        page = page_html("<p>短链接</p>", mid=300)
+        long_url = fake.add_article(BIZ, 300, 1, SN, page, "ShortId300", short_redirect=True)
+        env = dict(
+            os.environ,
+            HARVESTER_RELAY=fake.relay_env(),
+            HARVESTER_RATE="1000",
+            HARVESTER_BACKOFF="0.001",
+        )
+        short = "https://mp.weixin.qq.com/s/ShortId300"
+        assert run("fetch", short, "--archive", str(root), env=env).returncode == 0
+        assert run("fetch", short, "--refresh", "--archive", str(root), env=env).returncode == 0
+    with sqlite3.connect(root / "archive.db") as db:
+        rows = db.execute("SELECT raw_path, url, status, headers FROM capture_responses").fetchall()
+        [(raw_path,)] = db.execute("SELECT raw_path FROM articles").fetchall()
+    [(kept_for, url, status, headers)] = rows  # the unchanged second fetch stored nothing
+    assert (kept_for, url, status) == (raw_path, long_url, 200)
+    assert ["content-type", "text/html; charset=UTF-8"] in json.loads(headers)
+
+
 def export(built: Built, out: Path, *args: str) -> subprocess.CompletedProcess:
     return run("export", "warc", str(out), "--archive", str(built.root), *args)
 

@@ -119,17 +119,23 @@ def raw_type(raw: bytes) -> str:
     return MARKDOWN_TYPE if raw.lstrip().startswith(b"---") else HTML_TYPE
 
 
+def response_record(
+    writer: WARCWriter, uri: str, headers: StatusAndHeaders, body: bytes, date: str
+) -> ArcWarcRecord:
+    return writer.create_warc_record(
+        uri,
+        "response",
+        payload=io.BytesIO(body),
+        length=len(body),
+        http_headers=headers,
+        warc_headers_dict={"WARC-Date": warc_date(date)},
+    )
+
+
 def capture_record(writer: WARCWriter, row: dict, raw: bytes) -> ArcWarcRecord:
     if row["status"] is not None:
         headers = http_headers(row["status"], json.loads(row["headers"]), len(raw))
-        return writer.create_warc_record(
-            row["response_url"],
-            "response",
-            payload=io.BytesIO(raw),
-            length=len(raw),
-            http_headers=headers,
-            warc_headers_dict={"WARC-Date": warc_date(row["response_at"])},
-        )
+        return response_record(writer, row["response_url"], headers, raw, row["response_at"])
     return writer.create_warc_record(
         row["url"] or row["short_url"] or f"urn:wechat-archive:{row['key']}",
         "resource",
@@ -146,14 +152,7 @@ def image_record(writer: WARCWriter, row: dict, data: bytes) -> ArcWarcRecord:
         [("Content-Type", row["mime"]), ("Content-Length", str(len(data)))],
         protocol="HTTP/1.1",
     )
-    return writer.create_warc_record(
-        row["url"],
-        "response",
-        payload=io.BytesIO(data),
-        length=len(data),
-        http_headers=headers,
-        warc_headers_dict={"WARC-Date": warc_date(row["fetched_at"])},
-    )
+    return response_record(writer, row["url"], headers, data, row["fetched_at"])
 
 
 def rows(db: sqlite_utils.Database, sql: str, selection: Selection) -> Iterator[dict]:

@@ -158,33 +158,32 @@ def export_hugo_command(site_dir: Path, archive_dir: Path) -> None:
     click.echo(summary)
 
 
-@export.command("warc")
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@archive_option
-@click.option("--account", help="Only this account's articles (its name).")
-@click.option("--since", help="Only captures made at or after this date or time.")
-def export_warc_command(out: Path, archive_dir: Path, account: str | None, since: str | None):
-    """Write the raw captures and their images as a WARC file (OUT.warc.gz), for pywb."""
-    from archive.warc import Selection, export_warc, parse_since
-
-    selection = Selection(account=account, since=parse_since(since))
-    summary = export_warc(existing_archive(archive_dir), out, selection)
-    export_finish(summary.failures, summary.line(out))
+WEB_ARCHIVES = {
+    "warc": "Write the raw captures and their images as a WARC file (OUT.warc.gz), for pywb.",
+    "wacz": "Write the same records as `export warc`, packaged as WACZ (ReplayWeb.page).",
+}
 
 
-@export.command("wacz")
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@archive_option
-@click.option("--account", help="Only this account's articles (its name).")
-@click.option("--since", help="Only captures made at or after this date or time.")
-def export_wacz_command(out: Path, archive_dir: Path, account: str | None, since: str | None):
-    """Write the same records as `export warc`, packaged as WACZ (ReplayWeb.page)."""
-    from archive.wacz import export_wacz
-    from archive.warc import Selection, parse_since
+def web_archive_command(kind: str) -> None:
+    """`export warc` and `export wacz`: the same selection, two packagings."""
 
-    selection = Selection(account=account, since=parse_since(since))
-    summary = export_wacz(existing_archive(archive_dir), out, selection)
-    export_finish(summary.failures, summary.line(out))
+    @export.command(kind, help=WEB_ARCHIVES[kind])
+    @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+    @archive_option
+    @click.option("--account", help="Only this account's articles (its name).")
+    @click.option("--since", help="Only captures made at or after this date or time.")
+    def command(out: Path, archive_dir: Path, account: str | None, since: str | None) -> None:
+        from archive.wacz import export_wacz
+        from archive.warc import Selection, export_warc, parse_since
+
+        write = export_warc if kind == "warc" else export_wacz
+        selection = Selection(account=account, since=parse_since(since))
+        summary = write(existing_archive(archive_dir), out, selection)
+        export_finish(summary.failures, summary.line(out))
+
+
+for _kind in WEB_ARCHIVES:
+    web_archive_command(_kind)
 
 
 @export.command("epub")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -186,8 +185,8 @@ def write_records(
     for row in rows(db, CAPTURES, selection):
         try:
             raw = read_raw(root, row["raw_path"])
-        except (OSError, ValueError, EOFError, zlib.error) as error:  # gone, or not gzip
-            summary.failures.append(f"{row['raw_path']}: not exported: {describe(error)}")
+        except InputError as error:  # gone, cut short or damaged: read_raw names the file
+            summary.failures.append(f"{error}; not exported")
             continue
         record = capture_record(writer, row, raw)
         writer.write_record(record)

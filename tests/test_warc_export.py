@@ -240,7 +240,9 @@ def test_a_raw_capture_gone_from_the_archive_is_named_and_the_rest_exported(buil
     out = tmp_path / "part.warc.gz"
     done = run("export", "warc", str(out), "--archive", str(copy))
     assert done.returncode == 1
-    assert done.stderr == f"harvester: {raw_path}: not exported: No such file or directory\n"
+    assert done.stderr == (
+        f"harvester: {raw_path}: cannot read: No such file or directory; not exported\n"
+    )
     assert done.stdout == (
         f"2 captures (1 without a recorded HTTP answer), 3 images, 1 failed → {out}\n"
     )

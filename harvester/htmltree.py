@@ -85,37 +85,82 @@ def keep_every_attribute(_tag: str) -> None:
 
 
 def from_lexbor(
-    body, kept_attributes: Callable[[str], Container[str] | None] = keep_every_attribute
+    body,
+    kept_attributes: Callable[[str], Container[str] | None] = keep_every_attribute,
+    unwrap: Callable[[object], bool] | None = None,
+    max_depth: int | None = None,
+    blocks: Container[str] = (),
 ) -> Element:
     """The light tree of a lexbor `<body>` node, under a document and an `<html>` element
     (where BeautifulSoup's lxml parser puts a fragment).
 
     `kept_attributes(tag)` names the attributes copied for a tag (None: all of them), so
-    the caller need not strip the others from the lexbor tree first."""
+    the caller need not strip the others from the lexbor tree first. A node `unwrap` says
+    yes to is left out and its children copied in its place: unwrapping while copying costs
+    one visit a node, where lexbor's unwrap moves the whole subtree (quadratic in depth).
+    The tree is at most `max_depth` deep (the document is level 1): an element that would
+    sit at that level with anything in it is unwrapped too, all text kept, those named in
+    `blocks` set apart by a `<br>` each side, so no page nests deeper than its readers
+    recurse."""
     document = Element(DOCUMENT, {}, None)
     html = Element("html", {}, document)
     document.contents.append(html)
     top = Element("body", _attrs(body, kept_attributes("body")), html)
     html.contents.append(top)
-    stack = [(body, top)]
+    deepest = max_depth if max_depth is not None else float("inf")
+    fragmented: dict[int, Element] = {}  # elements whose text came in pieces
+    stack = [(body.iter(include_text=True), top, 3, False)]
     while stack:
-        node, element = stack.pop()
+        children, element, depth, set_apart = stack[-1]
         contents = element.contents
-        for child in node.iter(include_text=True):
+        for child in children:
             tag = child.tag
             if tag == "-text":
                 text = (child.text_content or "").replace("\xa0", " ")
                 if not text:
                     continue
                 if contents and isinstance(contents[-1], Text):
-                    contents[-1] = Text(contents[-1] + text)
-                else:
-                    contents.append(Text(text))
-            elif tag != "-comment":
+                    fragmented[id(element)] = element
+                contents.append(Text(text))
+            elif tag == "-comment":
+                continue
+            elif unwrap is not None and unwrap(child):
+                stack.append((child.iter(include_text=True), element, depth, False))
+                break
+            elif depth + 1 >= deepest and child.child is not None:
+                if tag in blocks:
+                    contents.append(Element("br", {}, element))
+                stack.append((child.iter(include_text=True), element, depth, tag in blocks))
+                break
+            else:
                 sub = Element(tag, _attrs(child, kept_attributes(tag)), element)
                 contents.append(sub)
-                stack.append((child, sub))
+                stack.append((child.iter(include_text=True), sub, depth + 1, False))
+                break
+        else:
+            stack.pop()
+            if set_apart:
+                contents.append(Element("br", {}, element))
+    for element in fragmented.values():
+        element.contents = _joined(element.contents)
     return document
+
+
+def _joined(contents: list[Text | Element]) -> list[Text | Element]:
+    """Adjacent text nodes as one, joined once (not grown a piece at a time)."""
+    out: list[Text | Element] = []
+    run: list[str] = []
+    for node in contents:
+        if isinstance(node, Text):
+            run.append(node)
+            continue
+        if run:
+            out.append(Text("".join(run)))
+            run = []
+        out.append(node)
+    if run:
+        out.append(Text("".join(run)))
+    return out
 
 
 def _attrs(node, kept: Container[str] | None) -> dict[str, str | list[str]]:

@@ -17,6 +17,7 @@ Parts (the issue's targets):
            host, 200 articles × 5 images) within 1.15× of the least time the limit allows
   scale    a synthetic archive grown to --scale-max: build, size, search and rebuild cost
            per article at 10/25/50/100%; 2-char search under 100 ms at 100,000
+  convert  html_to_markdown() of 40,000 nested spans vs 20,000: ≤ 3× (linear is 2×)
 
 The corpus is read from ../shared/corpus/mp_duty beside the checkout (never copied into
 the project); without it the import and memory parts are skipped, saying so. Progress
@@ -56,7 +57,7 @@ for folder in (SCRIPTS, ROOT):
 
 from bench_util import CORPUS, PartResult, fmt_number  # noqa: E402
 
-PARTS = ("import", "memory", "harvest", "scale")
+PARTS = ("import", "memory", "harvest", "scale", "convert")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -162,6 +163,10 @@ def run_parts(args: argparse.Namespace, work: Path) -> list[PartResult]:
                     concurrency=args.harvest_concurrency,
                     log=log,
                 )
+            elif name == "convert":
+                from bench_convert import nesting_part
+
+                part = nesting_part(log)
             else:
                 from bench_scale import scale_part
 

@@ -66,6 +66,7 @@ def test_quick_json_has_every_part(tmp_path: Path) -> None:
         "scale.search_4",
         "scale.datasette_2",
         "scale.rebuild_rate",
+        "convert.nesting",
     }
     if CORPUS.is_dir():
         expected |= {"import.time", "import.convert", "memory.peak", "memory.flat"}

@@ -1,8 +1,9 @@
 """Stage 1, the pre-clean (selectolax/lexbor, fast): the passes in `PASSES`, in order, drop
 what a reader never sees, turn lazy, SVG, formula, sticker and background images into plain
-`<img src>`, reduce code `<pre>` to its text, and unwrap the inline wrappers and the sections
-that only hold blocks, so the converter walks a much smaller tree. Each pass relies on the
-ones before it (the code `<pre>` pass sees every image resolved; the unwrapping comes last).
+`<img src>` and reduce code `<pre>` to its text; `unwrapped` then names the inline wrappers
+and the sections that only hold blocks, left out as the tree is copied for the converter, so
+it walks a much smaller tree. Each pass relies on the ones before it (the code `<pre>` pass
+sees every image resolved).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ _BG_URL = re.compile(r"""background(?:-image)?\s*:[^;]*?url\(\s*(['"]?)(.*?)\1\s
 _NO_BACKGROUND = ("pre", "code")
 _GUTTER_CSS = 'ul[class*="line-index"], ul[class*="linenums"], .code-snippet__line-index'
 _HEADING_PARAGRAPH_CSS = "h1 p, h2 p, h3 p, h4 p, h5 p, h6 p"
-_UNWRAP_TAGS = ["span", "font", "label", "ne-text"]
-_BLOCK_WRAPPER_CSS = "section, div"
+_UNWRAP_TAGS = frozenset({"span", "font", "label", "ne-text"})
+_BLOCK_WRAPPERS = frozenset({"section", "div"})
 
 
 def _image_src(attrs: dict) -> str:
@@ -167,25 +168,6 @@ def unwrap_heading_paragraphs(tree: LexborHTMLParser, root) -> None:
         para.unwrap()
 
 
-def unwrap_inline_wrappers(tree: LexborHTMLParser, root) -> None:
-    root.unwrap_tags(_UNWRAP_TAGS, delete_empty=True)
-
-
-def unwrap_block_only_wrappers(tree: LexborHTMLParser, root) -> None:
-    """Editors nest <section> ten deep. A wrapper holding only blocks adds nothing to the
-    Markdown, so drop it here rather than copy it into the converter's tree."""
-    for node in root.css(_BLOCK_WRAPPER_CSS):
-        for child in node.iter(include_text=True):
-            tag = child.tag
-            if tag == "-text":
-                if (child.text_content or "").strip():
-                    break
-            elif tag != "-comment" and tag not in BLOCK_TAGS:
-                break
-        else:
-            node.unwrap()
-
-
 PASSES = (
     drop_hidden,
     resolve_lazy_images,
@@ -196,9 +178,36 @@ PASSES = (
     drop_code_gutters,
     flatten_pres,
     unwrap_heading_paragraphs,
-    unwrap_inline_wrappers,
-    unwrap_block_only_wrappers,
 )
+
+
+def unwrapped(node) -> bool:
+    """Left out of the converter's tree, its content kept in its place (the last stage of
+    the pre-clean, done while copying): the inline wrappers (`<span leaf>`, `<font>`…),
+    and the sections editors nest ten deep that hold only blocks, adding nothing."""
+    tag = node.tag
+    if tag in _UNWRAP_TAGS:
+        return True
+    return tag in _BLOCK_WRAPPERS and _only_blocks(node)
+
+
+def _only_blocks(node) -> bool:
+    """Only blocks (and blank text) in `node`, looking through the inline wrappers."""
+    pending = [node.iter(include_text=True)]
+    while pending:
+        for child in pending[-1]:
+            tag = child.tag
+            if tag == "-text":
+                if (child.text_content or "").strip():
+                    return False
+            elif tag in _UNWRAP_TAGS:
+                pending.append(child.iter(include_text=True))
+                break
+            elif tag != "-comment" and tag not in BLOCK_TAGS:
+                return False
+        else:
+            pending.pop()
+    return True
 
 
 def preclean(body_html: str):

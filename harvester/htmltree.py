@@ -12,6 +12,7 @@ joined, NBSP as a space, comments dropped, `class` a list of words.
 from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterator
+from typing import Any
 
 DOCUMENT = "[document]"  # the root's name, as BeautifulSoup calls it
 
@@ -84,10 +85,14 @@ def keep_every_attribute(_tag: str) -> None:
     return None
 
 
+def as_it_is(node) -> tuple[str, ...]:
+    return (node.tag,)
+
+
 def from_lexbor(
     body,
     kept_attributes: Callable[[str], Container[str] | None] = keep_every_attribute,
-    unwrap: Callable[[object], bool] | None = None,
+    copied_as: Callable[[Any], tuple[str, ...]] = as_it_is,
     max_depth: int | None = None,
     blocks: Container[str] = (),
 ) -> Element:
@@ -95,9 +100,12 @@ def from_lexbor(
     (where BeautifulSoup's lxml parser puts a fragment).
 
     `kept_attributes(tag)` names the attributes copied for a tag (None: all of them), so
-    the caller need not strip the others from the lexbor tree first. A node `unwrap` says
-    yes to is left out and its children copied in its place: unwrapping while copying costs
-    one visit a node, where lexbor's unwrap moves the whole subtree (quadratic in depth).
+    the caller need not strip the others from the lexbor tree first. `copied_as(node)`
+    names the elements a node becomes, outermost first, its children going into the last
+    and its attributes to the one of its own name (`("p", "b")`: a paragraph whose content
+    is bold); none leaves the node out, its
+    children copied in its place. Unwrapping while copying costs one visit a node, where
+    lexbor's unwrap moves the whole subtree (quadratic in depth).
     The tree is at most `max_depth` deep (the document is level 1): an element that would
     sit at that level with anything in it is unwrapped too, all text kept, those named in
     `blocks` set apart by a `<br>` each side, so no page nests deeper than its readers
@@ -122,21 +130,25 @@ def from_lexbor(
                 if contents and isinstance(contents[-1], Text):
                     fragmented[id(element)] = element
                 contents.append(Text(text))
-            elif tag == "-comment":
                 continue
-            elif unwrap is not None and unwrap(child):
+            if tag == "-comment":
+                continue
+            names = copied_as(child)
+            if not names:
                 stack.append((child.iter(include_text=True), element, depth, False))
-                break
-            elif depth + 1 >= deepest and child.child is not None:
+            elif depth + len(names) >= deepest and child.child is not None:
                 if tag in blocks:
                     contents.append(Element("br", {}, element))
                 stack.append((child.iter(include_text=True), element, depth, tag in blocks))
-                break
             else:
-                sub = Element(tag, _attrs(child, kept_attributes(tag)), element)
-                contents.append(sub)
-                stack.append((child.iter(include_text=True), sub, depth + 1, False))
-                break
+                parent = element
+                for name in names:
+                    attrs = _attrs(child, kept_attributes(name)) if name == tag else {}
+                    sub = Element(name, attrs, parent)
+                    parent.contents.append(sub)
+                    parent = sub
+                stack.append((child.iter(include_text=True), parent, depth + len(names), False))
+            break
         else:
             stack.pop()
             if set_apart:

@@ -10,7 +10,7 @@ from selectolax.lexbor import LexborHTMLParser
 from harvester.htmltree import Element, from_lexbor
 from harvester.markdown import html_to_markdown
 from harvester.markdown.api import MAX_DEPTH
-from harvester.markdown.preclean import unwrapped
+from harvester.markdown.preclean import Copying
 
 
 def depth(element: Element) -> int:
@@ -30,7 +30,8 @@ def test_nested_spans_convert_to_their_whole_text(spans):
 
 def test_nested_spans_are_left_out_as_the_tree_is_copied_in_one_visit_a_node():
     html = "<section>" + "<span>字" * 40_000 + "</span>" * 40_000 + "</section>"
-    tree = from_lexbor(LexborHTMLParser(html).body, unwrap=unwrapped)
+    root = LexborHTMLParser(html).body
+    tree = from_lexbor(root, copied_as=Copying(root).copied_as)
     [body] = tree.contents[0].contents
     [section] = body.contents
     assert section.contents == ["字" * 40_000]

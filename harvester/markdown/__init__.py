@@ -6,9 +6,9 @@ Three stages, all pure (no I/O), one module each:
    images (`data-src`), turn `background-image:url(…)`, SVG `<image>`, `<embed>` formulas and
    stickers into `<img>`, each a pass of its own; the `<span leaf>`/`<span textstyle>`/
    `<font>` wrappers and the sections that only hold blocks are left out as the tree is
-   copied (`preclean.unwrapped`, one visit a node, the tree at most `api.MAX_DEPTH` deep),
-   so the second stage walks a much smaller tree (and copies only the attributes it reads,
-   listed in `tags`).
+   copied (`preclean.Copying`, one visit a node, the tree at most `api.MAX_DEPTH` deep; CSS
+   bold and strikethrough become `<b>` and `<s>` there), so the second stage walks a much
+   smaller tree (and copies only the attributes it reads, listed in `tags`).
 2. `converter`: `Converter`, one module-level `markdownify.MarkdownConverter` subclass fed the
    cleaned tree copied into `harvester.htmltree` (no serialising and re-parsing). It tracks
    `<pre>`/link/cell/heading context itself (upstream calls `find_parent('pre')` for every

@@ -15,7 +15,7 @@ from harvester.htmltree import from_lexbor
 from harvester.markdown.converter import IMAGE_MAP, Converter
 from harvester.markdown.finish import finish
 from harvester.markdown.links import dest
-from harvester.markdown.preclean import image_srcs, preclean, unwrapped
+from harvester.markdown.preclean import Copying, image_srcs, preclean
 from harvester.markdown.sentinels import LS
 from harvester.markdown.tags import BLOCK_TAGS, kept_attributes
 from harvester.markdown.text import as_text, clean_text, escape_text
@@ -79,7 +79,8 @@ def _convert(body_html: str, image_map: Mapping[str, str] | None) -> ConvertedBo
         if root is None:
             return ConvertedBody("", [])
         images = image_srcs(root)
-        elements = from_lexbor(root, kept_attributes, unwrapped, MAX_DEPTH, BLOCK_TAGS)
+        copying = Copying(root)
+        elements = from_lexbor(root, kept_attributes, copying.copied_as, MAX_DEPTH, BLOCK_TAGS)
         return ConvertedBody(finish(_CONVERTER.convert_soup(elements)), images)
     except Exception:
         return ConvertedBody(_fallback(body_html), images)

@@ -1,9 +1,9 @@
 """Stage 1, the pre-clean (selectolax/lexbor, fast): the passes in `PASSES`, in order, drop
 what a reader never sees, turn lazy, SVG, formula, sticker and background images into plain
-`<img src>` and reduce code `<pre>` to its text; `unwrapped` then names the inline wrappers
-and the sections that only hold blocks, left out as the tree is copied for the converter, so
-it walks a much smaller tree. Each pass relies on the ones before it (the code `<pre>` pass
-sees every image resolved).
+`<img src>` and reduce code `<pre>` to its text; `Copying` then leaves out the inline
+wrappers and the sections that only hold blocks as the tree is copied for the converter, so
+it walks a much smaller tree, and turns bold and strikethrough set by CSS into tags. Each
+pass relies on the ones before it (the code `<pre>` pass sees every image resolved).
 """
 
 from __future__ import annotations
@@ -28,6 +28,38 @@ _GUTTER_CSS = 'ul[class*="line-index"], ul[class*="linenums"], .code-snippet__li
 _HEADING_PARAGRAPH_CSS = "h1 p, h2 p, h3 p, h4 p, h5 p, h6 p"
 _UNWRAP_TAGS = frozenset({"span", "font", "label", "ne-text"})
 _BLOCK_WRAPPERS = frozenset({"section", "div"})
+_CSS_EMPHASIS = '[style*="font-weight"], [style*="line-through"]'
+_BOLD_CSS = re.compile(
+    r"font-weight\s*:\s*(?:bold|bolder|[6-9]00)\s*(?:!important\s*)?(?:;|$)", re.I
+)
+_STRIKE_CSS = re.compile(r"text-decoration(?:-line)?\s*:[^;]*\bline-through\b", re.I)
+# Bold there is the element's own look (headings) or cannot hold markers (code blocks,
+# lists and tables, whose children are their items, rows and cells).
+_NO_CSS_EMPHASIS = frozenset(
+    [
+        "pre",
+        "ul",
+        "ol",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "img",
+        "br",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "b",
+        "strong",
+        "s",
+        "del",
+        "strike",
+    ]
+)
 
 
 def _image_src(attrs: dict) -> str:
@@ -181,14 +213,35 @@ PASSES = (
 )
 
 
-def unwrapped(node) -> bool:
-    """Left out of the converter's tree, its content kept in its place (the last stage of
-    the pre-clean, done while copying): the inline wrappers (`<span leaf>`, `<font>`…),
-    and the sections editors nest ten deep that hold only blocks, adding nothing."""
-    tag = node.tag
-    if tag in _UNWRAP_TAGS:
-        return True
-    return tag in _BLOCK_WRAPPERS and _only_blocks(node)
+class Copying:
+    """How each node is copied into the converter's tree (the last stage of the pre-clean,
+    done while copying): the inline wrappers (`<span leaf>`, `<font>`…) and the sections
+    editors nest ten deep that hold only blocks are left out, their content kept in place;
+    bold and strikethrough set by CSS (WeChat's editor bolds with `font-weight`) become
+    `<b>` and `<s>` around the content."""
+
+    def __init__(self, root) -> None:
+        self.emphasis: dict[int, str] = {}
+        for node in root.css(_CSS_EMPHASIS):
+            if node.tag in _NO_CSS_EMPHASIS:
+                continue
+            style = node.attributes.get("style") or ""
+            if _BOLD_CSS.search(style):
+                self.emphasis[node.mem_id] = "b"
+            elif _STRIKE_CSS.search(style):
+                self.emphasis[node.mem_id] = "s"
+
+    def copied_as(self, node) -> tuple[str, ...]:
+        tag = node.tag
+        emphasis = self.emphasis.get(node.mem_id) if self.emphasis else None
+        if emphasis is not None:
+            if tag in _UNWRAP_TAGS:
+                return (emphasis,)
+            # Inside a block (the paragraph stays one), around an inline element (a code span).
+            return (tag, emphasis) if tag in BLOCK_TAGS else (emphasis, tag)
+        if tag in _UNWRAP_TAGS or (tag in _BLOCK_WRAPPERS and _only_blocks(node)):
+            return ()
+        return (tag,)
 
 
 def _only_blocks(node) -> bool:

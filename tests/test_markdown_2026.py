@@ -1,0 +1,78 @@
+"""What a close reading of real pages found the converter losing (issue 13, "Converter
+defects"): each test's HTML is written from the structure real WeChat pages have."""
+
+from __future__ import annotations
+
+import pytest
+from markdown_it import MarkdownIt
+
+from harvester.markdown import html_to_markdown
+
+MD = MarkdownIt("commonmark").enable("table").enable("strikethrough")
+
+
+def body(inner: str) -> str:
+    return f'<div class="rich_media_content" id="js_content">{inner}</div>'
+
+
+def render(markdown: str) -> str:
+    return MD.render(markdown)
+
+
+# ------------------------------------------------------------------ 1. bold set by CSS
+
+
+@pytest.mark.parametrize("weight", ["bold", "bolder", "600", "700", "900"])
+def test_a_span_bolded_by_font_weight_is_bold(weight):
+    html = body(
+        f'<p><span textstyle="" style="font-size: 16px;font-weight: {weight};">一、小众仙草</span>'
+        "</p>"
+    )
+    assert html_to_markdown(html) == "**一、小众仙草**\n"
+
+
+@pytest.mark.parametrize("weight", ["normal", "400", "500"])
+def test_a_span_of_normal_weight_stays_plain(weight):
+    html = body(f'<p><span style="font-weight: {weight};">正文</span></p>')
+    assert html_to_markdown(html) == "正文\n"
+
+
+def test_a_paragraph_bolded_by_its_style_is_a_bold_paragraph():
+    html = body('<p style="color: rgb(255, 255, 255);font-weight: bold;">早上好~</p><p>正文</p>')
+    assert html_to_markdown(html) == "**早上好~**\n\n正文\n"
+
+
+def test_a_bold_span_inside_a_sentence_is_a_bold_run_of_it():
+    html = body(
+        '<p><span leaf="">其</span>'
+        '<span leaf="" style="font-weight: bold;color: rgb(171, 25, 66);">非商业化的创作模式</span>'
+        "<span leaf="
+        ">，也决定了它</span></p>"
+    )
+    markdown = html_to_markdown(html)
+    assert markdown == "其**非商业化的创作模式**，也决定了它\n"
+    assert "<strong>非商业化的创作模式</strong>" in render(markdown)
+
+
+def test_line_through_is_strikethrough():
+    html = body('<p>原价<span style="text-decoration: line-through;">99元</span>现价9元</p>')
+    markdown = html_to_markdown(html)
+    assert markdown == "原价~~99元~~现价9元\n"
+    assert "<s>99元</s>" in render(markdown)
+
+
+def test_a_code_span_bolded_by_its_style_is_bold_code():
+    html = body(
+        '<p><code style="font-size: inherit; font-weight: 600;"><span>WM_KEYDOWN</span></code></p>'
+    )
+    assert "<strong><code>WM_KEYDOWN</code></strong>" in render(html_to_markdown(html))
+
+
+def test_a_heading_bolded_by_its_style_is_just_a_heading():
+    html = body('<h3 style="margin-top: 24px; font-weight: 600;">回车键按下</h3>')
+    assert html_to_markdown(html) == "### 回车键按下\n"
+
+
+def test_a_section_of_blocks_bolded_by_its_style_keeps_its_paragraphs_bold():
+    html = body('<section style="font-weight: bold;"><p>第一段</p><p>第二段</p></section>')
+    assert html_to_markdown(html) == "**第一段**\n\n**第二段**\n"

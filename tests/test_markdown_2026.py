@@ -3,6 +3,8 @@ defects"): each test's HTML is written from the structure real WeChat pages have
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from markdown_it import MarkdownIt
 
@@ -76,3 +78,59 @@ def test_a_heading_bolded_by_its_style_is_just_a_heading():
 def test_a_section_of_blocks_bolded_by_its_style_keeps_its_paragraphs_bold():
     html = body('<section style="font-weight: bold;"><p>第一段</p><p>第二段</p></section>')
     assert html_to_markdown(html) == "**第一段**\n\n**第二段**\n"
+
+
+# ------------------------------------------------------------------ 3. broken emphasis
+
+
+def rendered_text(markdown: str) -> str:
+    """The text a reader sees (tags dropped): a literal "*" here is emphasis gone wrong."""
+    return re.sub(r"<[^>]+>", "", render(markdown)).strip()
+
+
+def test_italics_right_after_bold_render_as_both():
+    html = body("<p><strong>发表期刊：</strong><em>iMeta</em></p>")
+    markdown = html_to_markdown(html)
+    assert markdown == "**发表期刊：**_iMeta_\n"
+    assert render(markdown) == "<p><strong>发表期刊：</strong><em>iMeta</em></p>\n"
+
+
+def test_italic_punctuation_after_bold_renders():
+    html = body("<p>该成果发表于<strong>Nature Biotechnology</strong><em>。</em></p>")
+    assert rendered_text(html_to_markdown(html)) == "该成果发表于Nature Biotechnology。"
+
+
+def test_a_space_at_the_end_of_bold_italics_touching_bold_goes_between_them():
+    html = body(
+        "<p><strong>1</strong>、<strong><em>FAP+ </em></strong>"
+        "<strong>CAFs在肝癌中显著增加</strong></p>"
+    )
+    markdown = html_to_markdown(html)
+    assert markdown == "**1**、***FAP+*** **CAFs在肝癌中显著增加**\n"
+    assert rendered_text(markdown) == "1、FAP+ CAFs在肝癌中显著增加"
+
+
+def test_bold_around_several_links_goes_inside_each_link():
+    html = body(
+        '<p>我们在<strong><a href="https://example.com/a">RNA-Seq</a>'
+        '<a href="https://example.com/b">系列中</a></strong>已经说明</p>'
+    )
+    markdown = html_to_markdown(html)
+    assert markdown == (
+        "我们在[**RNA-Seq**](https://example.com/a)[**系列中**](https://example.com/b)已经说明\n"
+    )
+    assert render(markdown).count("<strong>") == 2
+
+
+def test_bold_around_punctuation_and_a_link_goes_inside_the_link():
+    html = body(
+        '<p>图谱<strong>，<a href="https://example.com/a">【猕猴图谱】</a></strong>等。</p>'
+    )
+    markdown = html_to_markdown(html)
+    assert markdown == "图谱，[**【猕猴图谱】**](https://example.com/a)等。\n"
+    assert "<strong>【猕猴图谱】</strong>" in render(markdown)
+
+
+def test_bold_signs_between_chinese_words_leave_no_stars():
+    html = body("<p>数据<strong><span>−</span></strong>信息<strong><span>−</span></strong>知识</p>")
+    assert rendered_text(html_to_markdown(html)) == "数据−信息−知识"

@@ -134,3 +134,46 @@ def test_bold_around_punctuation_and_a_link_goes_inside_the_link():
 def test_bold_signs_between_chinese_words_leave_no_stars():
     html = body("<p>数据<strong><span>−</span></strong>信息<strong><span>−</span></strong>知识</p>")
     assert rendered_text(html_to_markdown(html)) == "数据−信息−知识"
+
+
+# ------------------------------------------------------------------ 5. code line for line
+
+
+def test_two_blank_lines_in_code_stay_two():
+    html = body("<pre><code>}<br><br><br>all_gene_sets = msigdbr()</code></pre>")
+    assert html_to_markdown(html) == "```\n}\n\n\nall_gene_sets = msigdbr()\n```\n"
+
+
+def test_longer_runs_of_blank_lines_in_code_are_two():
+    html = body("<pre><code>a<br><br><br><br><br>b</code></pre>")
+    assert html_to_markdown(html) == "```\na\n\n\nb\n```\n"
+
+
+def test_blank_lines_of_one_code_element_a_line_are_kept():
+    html = body(
+        '<pre class="code-snippet__js"><code><span leaf="">x &lt;- 1</span></code>'
+        '<code><span leaf=""><br></span></code><code><span leaf=""><br></span></code>'
+        '<code><span leaf="">y &lt;- 2</span></code></pre>'
+    )
+    assert html_to_markdown(html) == "```js\nx <- 1\n\n\ny <- 2\n```\n"
+
+
+def test_blank_lines_of_code_in_a_list_item_keep_its_indent_elsewhere():
+    html = body("<ul><li><pre><code>a<br><br>b</code></pre></li></ul>")
+    assert html_to_markdown(html) == "- ```\n  a\n\n  b\n  ```\n"
+
+
+def test_nested_blocks_in_code_end_one_line_not_several():
+    html = body(
+        "<pre><section><section><p>来源：深度学习爱好者</p></section></section>"
+        "<section><section><p>本文共3100字</p></section></section></pre>"
+    )
+    assert html_to_markdown(html) == "```\n来源：深度学习爱好者\n本文共3100字\n```\n"
+
+
+def test_code_written_as_a_list_in_pre_is_a_code_block():
+    html = body(
+        '<pre><ol class="list-paddingleft-1"><li><p><span leaf="">def f():</span></p></li>'
+        '<li><p><span leaf="">&nbsp; &nbsp; return 1</span></p></li></ol></pre>'
+    )
+    assert html_to_markdown(html) == "```\ndef f():\n    return 1\n```\n"

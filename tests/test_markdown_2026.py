@@ -177,3 +177,37 @@ def test_code_written_as_a_list_in_pre_is_a_code_block():
         '<li><p><span leaf="">&nbsp; &nbsp; return 1</span></p></li></ol></pre>'
     )
     assert html_to_markdown(html) == "```\ndef f():\n    return 1\n```\n"
+
+
+# ------------------------------------------------------------------ 6. sup and sub
+
+
+@pytest.mark.parametrize(
+    ("html", "markdown"),
+    [
+        ("10<sup>6</sup>个细胞", "10⁶个细胞"),
+        ("CD4<sup>+</sup> T细胞", "CD4⁺ T细胞"),
+        ("浓度为10<sup>-6</sup> mol/L", "浓度为10⁻⁶ mol/L"),
+        ("H<sub>2</sub>O", "H₂O"),
+        ("R<sup>2</sup> = 0.93", "R² = 0.93"),
+    ],
+)
+def test_superscripts_and_subscripts_with_unicode_forms_use_them(html, markdown):
+    assert html_to_markdown(body(f"<p>{html}</p>")) == markdown + "\n"
+
+
+def test_other_superscripts_and_subscripts_are_marked_with_a_caret_or_underscore():
+    html = body("<p>Apc<sup>min/+</sup>小鼠，T<sub>max</sub>为峰时</p>")
+    markdown = html_to_markdown(html)
+    assert markdown == "Apc^(min/+)小鼠，T_(max)为峰时\n"
+    assert rendered_text(markdown) == "Apc^(min/+)小鼠，T_(max)为峰时"
+
+
+def test_symbols_and_bracketed_references_in_superscript_stay_as_they_are():
+    html = body("<p>Matrix NEO<sup>®</sup>见官网<sup>[1]</sup></p>")
+    assert html_to_markdown(html) == "Matrix NEO®见官网[1]\n"
+
+
+def test_a_hyphen_alone_in_superscript_stays_a_hyphen():
+    html = body("<p>CD4<sup>-</sup>/8<sup>-</sup>细胞</p>")
+    assert html_to_markdown(html) == "CD4-/8-细胞\n"

@@ -51,7 +51,7 @@ from harvester.markdown.tags import (
     SKIP,
     WRAPPERS,
 )
-from harvester.markdown.text import brackets, clean_text, escape_text, has_content
+from harvester.markdown.text import brackets, clean_text, escape_text, has_content, raised
 
 # The image map of the conversion under way (set by api for each call).
 IMAGE_MAP: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
@@ -334,8 +334,12 @@ class Converter(EmbedRules, MarkdownConverter):
     def _passthrough(self, el, text, parent_tags):
         return text
 
-    convert_sup = _passthrough
-    convert_sub = _passthrough
+    def convert_sup(self, el, text, parent_tags):
+        return raised(text, superscript=True)
+
+    def convert_sub(self, el, text, parent_tags):
+        return raised(text, superscript=False)
+
     convert_q = _passthrough
     convert_u = _passthrough
     convert_ins = _passthrough

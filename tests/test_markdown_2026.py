@@ -211,3 +211,31 @@ def test_symbols_and_bracketed_references_in_superscript_stay_as_they_are():
 def test_a_hyphen_alone_in_superscript_stays_a_hyphen():
     html = body("<p>CD4<sup>-</sup>/8<sup>-</sup>细胞</p>")
     assert html_to_markdown(html) == "CD4-/8-细胞\n"
+
+
+# ------------------------------------------------------------------ 4. a list in a list
+
+
+def test_a_list_placed_directly_in_a_list_is_the_previous_items_sublist():
+    html = body(
+        "<ol><li>服务器的基本概念：</li><ol><li>节点</li><li>端口</li></ol>"
+        "<li>服务器的基本设置和管理：</li><ol><li>如何配置新服务器</li></ol></ol>"
+    )
+    markdown = html_to_markdown(html)
+    assert markdown == (
+        "1. 服务器的基本概念：\n   1. 节点\n   2. 端口\n"
+        "2. 服务器的基本设置和管理：\n   1. 如何配置新服务器\n"
+    )
+    assert render(markdown).count("<ol>") == 3
+
+
+def test_a_bullet_list_directly_in_a_bullet_list_keeps_its_nesting():
+    html = body(
+        "<ul><li><section><p><strong>R文件夹</strong>：存放R代码</p></section></li>"
+        "<ul><li><section>一个函数</section></li><li><section>一个函数家族</section></li></ul>"
+        "<li><section><p>.gitignore文件</p></section></li></ul>"
+    )
+    rendered = render(html_to_markdown(html))
+    assert rendered.count("<ul>") == 2
+    inner = rendered[rendered.index("<ul>", 1) : rendered.index("</ul>")]
+    assert "一个函数家族" in inner and "R文件夹" not in inner and ".gitignore" not in inner

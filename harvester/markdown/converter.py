@@ -101,6 +101,24 @@ def _block(text: str) -> str:
     return (_BLANK_RUNS.sub("\n\n", text) if "\n\n\n" in text else text).strip("\n")
 
 
+def _nest_lists(node: Element) -> None:
+    """A list placed directly in a list (`<ol><li>a</li><ol>…</ol>`) shows as the previous
+    item's sublist in a browser: it becomes one, so its nesting is kept."""
+    if not any(isinstance(c, Element) and c.name in ("ul", "ol") for c in node.contents):
+        return
+    kept: list[Text | Element] = []
+    item: Element | None = None
+    for child in node.contents:
+        if isinstance(child, Element) and child.name == "li":
+            item = child
+        elif isinstance(child, Element) and child.name in ("ul", "ol") and item is not None:
+            child.parent = item
+            item.contents.append(child)
+            continue
+        kept.append(child)
+    node.contents = kept
+
+
 def _pipe_table(rows: list[list[str]]) -> str:
     width = max(len(r) for r in rows)
     rows = [r + [""] * (width - len(r)) for r in rows]
@@ -143,6 +161,7 @@ class Converter(EmbedRules, MarkdownConverter):
         if name == "table":
             return self._table(node, parent_tags)
         if name in ("ul", "ol"):
+            _nest_lists(node)
             self._number_items(node)
         elif name in HEADINGS and _has_descendant(node, HEADING_BREAKERS):
             # A "heading" wrapping lists or quotes is an editor accident, not a heading.

@@ -239,3 +239,35 @@ def test_a_bullet_list_directly_in_a_bullet_list_keeps_its_nesting():
     assert rendered.count("<ul>") == 2
     inner = rendered[rendered.index("<ul>", 1) : rendered.index("</ul>")]
     assert "一个函数家族" in inner and "R文件夹" not in inner and ".gitignore" not in inner
+
+
+# ------------------------------------------------------------------ 7. table spans
+
+
+def test_cells_below_a_rowspan_stay_in_their_columns():
+    html = body(
+        "<table><tbody><tr><th>组别</th><th>基因</th><th>表达</th></tr>"
+        '<tr><td rowspan="2" colspan="1">肿瘤</td><td>TP53</td><td>高</td></tr>'
+        "<tr><td>EGFR</td><td>低</td></tr>"
+        '<tr><td colspan="2">合计</td><td>2</td></tr></tbody></table>'
+    )
+    assert html_to_markdown(html) == (
+        "| 组别 | 基因 | 表达 |\n| --- | --- | --- |\n| 肿瘤 | TP53 | 高 |\n"
+        "|  | EGFR | 低 |\n"
+        "| 合计 |  | 2 |\n"
+    )
+
+
+def test_a_rowspan_in_the_last_column_pads_the_rows_below():
+    html = body(
+        '<table><tr><td>转化医学周</td><td rowspan="3">报名</td></tr>'
+        "<tr><td>第一天</td></tr><tr><td>第二天</td></tr>"
+        "<tr><td>第三天</td><td>现场</td></tr></table>"
+    )
+    rows = [line for line in html_to_markdown(html).splitlines() if "---" not in line]
+    assert rows == [
+        "| 转化医学周 | 报名 |",
+        "| 第一天 |  |",
+        "| 第二天 |  |",
+        "| 第三天 | 现场 |",
+    ]

@@ -119,6 +119,15 @@ def _nest_lists(node: Element) -> None:
     node.contents = kept
 
 
+def _span(cell: Element, name: str, most: int) -> int:
+    """A cell's colspan or rowspan, 1 when missing or unreadable, at most `most`."""
+    try:
+        span = int(str(cell.get(name) or "1").strip())
+    except ValueError:
+        span = 1
+    return min(max(span, 1), most)
+
+
 def _pipe_table(rows: list[list[str]]) -> str:
     width = max(len(r) for r in rows)
     rows = [r + [""] * (width - len(r)) for r in rows]
@@ -441,12 +450,16 @@ class Converter(EmbedRules, MarkdownConverter):
         cell_tags = parent_tags | {"td", "_inline"}
         segments: list[tuple[list[list[str]], list[str]]] = []
         rows: list[list[str]] = []
+        covered: dict[int, int] = {}  # column: rows a rowspan from above still covers
         for tr in node.find_all("tr"):
             if tr.find_parent("table") is not node:
                 continue
             row: list[str] = []
             after: list[str] = []
             for cell in tr.find_all(("td", "th"), recursive=False):
+                while covered.get(len(row)):
+                    row.append("")
+                first = len(row)
                 if not inline:
                     for lst in cell.find_all(("ul", "ol")):
                         # Only this cell's own top-level lists (not nested ones, not a
@@ -458,11 +471,13 @@ class Converter(EmbedRules, MarkdownConverter):
                         after.append(self.process_tag(lst, parent_tags))
                         lst.extract()
                 row.append(self._cell(cell, cell_tags))
-                try:
-                    span = int(str(cell.get("colspan") or "1").strip())
-                except ValueError:
-                    span = 1
-                row.extend([""] * (min(max(span, 1), 50) - 1))
+                row.extend([""] * (_span(cell, "colspan", 50) - 1))
+                down = _span(cell, "rowspan", 1000)
+                if down > 1:
+                    covered.update(dict.fromkeys(range(first, len(row)), down))
+            while covered.get(len(row)):
+                row.append("")
+            covered = {col: left - 1 for col, left in covered.items() if left > 1}
             if any(has_content(c) for c in row):
                 rows.append(row)
             if after:

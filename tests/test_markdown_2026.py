@@ -8,7 +8,7 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from harvester.markdown import html_to_markdown
+from harvester.markdown import html_to_markdown, image_urls
 
 MD = MarkdownIt("commonmark").enable("table").enable("strikethrough")
 
@@ -271,3 +271,26 @@ def test_a_rowspan_in_the_last_column_pads_the_rows_below():
         "| 第二天 |  |",
         "| 第三天 | 现场 |",
     ]
+
+
+# ------------------------------------------------------------------ 8. decoration
+
+
+def test_a_background_strip_no_higher_than_a_line_is_decoration_not_an_image():
+    html = body(
+        '<section style="width: 100%;height: 20px;background-repeat: no-repeat;'
+        "background-size: 100% 100% !important;background-image: url(&quot;"
+        'https://mmbiz.qpic.cn/sz_mmbiz_png/Strip1/640?wx_fmt=png&quot;);">'
+        '<svg viewBox="0 0 1 1" style="float:left;width:0;"></svg></section><p>正文</p>'
+    )
+    assert html_to_markdown(html) == "正文\n"
+    assert image_urls(html) == []
+
+
+def test_a_background_picture_of_its_own_height_stays_an_image():
+    url = "https://mmbiz.qpic.cn/mmbiz_jpg/Picture1/640?wx_fmt=jpeg"
+    html = body(
+        f'<section style="height: 168px;width: 292px;background-image: url(&quot;{url}&quot;);'
+        'background-size: 100%;"><p>图上的字</p></section>'
+    )
+    assert html_to_markdown(html) == f"![]({url})\n\n图上的字\n"

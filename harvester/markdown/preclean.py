@@ -24,6 +24,8 @@ _IMAGE_EMBED_TYPES = ("svg", "image/", "png", "jpeg", "jpg", "gif", "webp")
 _BACKGROUND_CSS = '[style*="url("], [data-lazy-bgimg]'
 _BG_URL = re.compile(r"""background(?:-image)?\s*:[^;]*?url\(\s*(['"]?)(.*?)\1\s*\)""", re.I | re.S)
 _NO_BACKGROUND = ("pre", "code")
+_HEIGHT_PX = re.compile(r"(?:^|;)\s*height\s*:\s*(\d+(?:\.\d+)?)px", re.I)
+_DECORATION_HEIGHT_PX = 40
 _GUTTER_CSS = 'ul[class*="line-index"], ul[class*="linenums"], .code-snippet__line-index'
 _HEADING_PARAGRAPH_CSS = "h1 p, h2 p, h3 p, h4 p, h5 p, h6 p"
 _UNWRAP_TAGS = frozenset({"span", "font", "label", "ne-text"})
@@ -167,12 +169,17 @@ def sticker_images(tree: LexborHTMLParser, root) -> None:
 
 def background_images(tree: LexborHTMLParser, root) -> None:
     """background-image:url(…) (and WeChat's lazy data-lazy-bgimg) become an image inside the
-    element, before its content. The mdnice window-dots decoration inside <pre> is skipped."""
+    element, before its content. Decoration is skipped: the mdnice window dots inside <pre>,
+    and strips no higher than a line of text (dividers, title bars: `height: 20px`)."""
     for node in root.css(_BACKGROUND_CSS):
         if node.tag in _NO_BACKGROUND or _inside(node, _NO_BACKGROUND):
             continue
         attrs = node.attributes
-        urls = [m.group(2).strip() for m in _BG_URL.finditer(attrs.get("style") or "")]
+        style = attrs.get("style") or ""
+        height = _HEIGHT_PX.search(style)
+        if height is not None and float(height[1]) <= _DECORATION_HEIGHT_PX:
+            continue
+        urls = [m.group(2).strip() for m in _BG_URL.finditer(style)]
         lazy = (attrs.get("data-lazy-bgimg") or "").strip()
         if lazy and not urls:
             urls = [lazy]

@@ -220,6 +220,9 @@ PASSES = (
 )
 
 
+_AS_IT_IS: dict[str, tuple[str, ...]] = {}
+
+
 class Copying:
     """How each node is copied into the converter's tree (the last stage of the pre-clean,
     done while copying): the inline wrappers (`<span leaf>`, `<font>`…) and the sections
@@ -240,15 +243,19 @@ class Copying:
 
     def copied_as(self, node) -> tuple[str, ...]:
         tag = node.tag
-        emphasis = self.emphasis.get(node.mem_id) if self.emphasis else None
-        if emphasis is not None:
-            if tag in _UNWRAP_TAGS:
-                return (emphasis,)
-            # Inside a block (the paragraph stays one), around an inline element (a code span).
-            return (tag, emphasis) if tag in BLOCK_TAGS else (emphasis, tag)
+        if self.emphasis:
+            emphasis = self.emphasis.get(node.mem_id)
+            if emphasis is not None:
+                if tag in _UNWRAP_TAGS:
+                    return (emphasis,)
+                # Inside a block (the paragraph stays one), around an inline element.
+                return (tag, emphasis) if tag in BLOCK_TAGS else (emphasis, tag)
         if tag in _UNWRAP_TAGS or (tag in _BLOCK_WRAPPERS and _only_blocks(node)):
             return ()
-        return (tag,)
+        names = _AS_IT_IS.get(tag)
+        if names is None:
+            names = _AS_IT_IS[tag] = (tag,)
+        return names
 
 
 def _only_blocks(node) -> bool:

@@ -101,6 +101,7 @@ def from_lexbor(
     copied_as: Callable[[Any], tuple[str, ...]] = as_it_is,
     max_depth: int | None = None,
     blocks: Container[str] = (),
+    left_out: Container[str] = (),
 ) -> Element:
     """The light tree of a lexbor `<body>` node, under a document and an `<html>` element
     (where BeautifulSoup's lxml parser puts a fragment).
@@ -109,8 +110,9 @@ def from_lexbor(
     the caller need not strip the others from the lexbor tree first. `copied_as(node)`
     names the elements a node becomes, outermost first, its children going into the last
     and its attributes to the one of its own name (`("p", "b")`: a paragraph whose content
-    is bold); none leaves the node out, its children copied in its place. The tree is at
-    most `max_depth` deep, `blocks` the tags set apart once unwrapped (module docstring)."""
+    is bold); none leaves the node out, its children copied in its place, as every node
+    named in `left_out` is, unasked. The tree is at most `max_depth` deep, `blocks` the
+    tags set apart once unwrapped (module docstring)."""
     document = Element(DOCUMENT, {}, None)
     html = Element("html", {}, document)
     document.contents.append(html)
@@ -138,7 +140,7 @@ def from_lexbor(
                     continue
                 if tag == "-comment":
                     continue
-                names = copied_as(child)
+                names = () if tag in left_out else copied_as(child)
                 if not names:
                     first = child.child
                     if first is None:

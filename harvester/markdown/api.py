@@ -80,7 +80,9 @@ def _convert(body_html: str, image_map: Mapping[str, str] | None) -> ConvertedBo
             return ConvertedBody("", [])
         images = image_srcs(root)
         copying = Copying(root)
-        elements = from_lexbor(root, kept_attributes, copying.copied_as, MAX_DEPTH, BLOCK_TAGS)
+        elements = from_lexbor(
+            root, kept_attributes, copying.copied_as, MAX_DEPTH, BLOCK_TAGS, copying.left_out
+        )
         return ConvertedBody(finish(_CONVERTER.convert_soup(elements)), images)
     except Exception:
         return ConvertedBody(_fallback(body_html), images)

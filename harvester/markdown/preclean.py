@@ -232,6 +232,7 @@ class Copying:
 
     def __init__(self, root) -> None:
         self.emphasis: dict[int, str] = {}
+        self.left_out: frozenset[str] = frozenset()  # left out unasked (see below)
         for node in root.css(_CSS_EMPHASIS):
             if node.tag in _NO_CSS_EMPHASIS:
                 continue
@@ -240,6 +241,8 @@ class Copying:
                 self.emphasis[node.mem_id] = "b"
             elif _STRIKE_CSS.search(style):
                 self.emphasis[node.mem_id] = "s"
+        if not self.emphasis:  # the common page: no wrapper need be asked about
+            self.left_out = _UNWRAP_TAGS
 
     def copied_as(self, node) -> tuple[str, ...]:
         tag = node.tag

@@ -7,11 +7,18 @@ the bs4 API the converter reads (`name`, `attrs`, `get`, `contents`, `parent`,
 `previous_siblings`, `descendants`, `get_text`, `find`, `find_all`, `find_parent`,
 `extract`), built in one pass. Text reads as that re-parse gave it: adjacent text nodes
 joined, NBSP as a space, comments dropped, `class` a list of words.
+
+Nodes are left out while copying (`from_lexbor`'s `copied_as`) because that costs one
+visit a node, where lexbor's unwrap moves the whole subtree (quadratic in depth). The tree
+is at most `max_depth` deep (the document is level 1): an element that would sit at that
+level with anything in it is unwrapped too, all text kept, those named in `blocks` set
+apart by a `<br>` each side, so no page nests deeper than its readers recurse.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterator
+from typing import Any
 
 DOCUMENT = "[document]"  # the root's name, as BeautifulSoup calls it
 
@@ -84,38 +91,105 @@ def keep_every_attribute(_tag: str) -> None:
     return None
 
 
+def as_it_is(node) -> tuple[str, ...]:
+    return (node.tag,)
+
+
 def from_lexbor(
-    body, kept_attributes: Callable[[str], Container[str] | None] = keep_every_attribute
+    body,
+    kept_attributes: Callable[[str], Container[str] | None] = keep_every_attribute,
+    copied_as: Callable[[Any], tuple[str, ...]] = as_it_is,
+    max_depth: int | None = None,
+    blocks: Container[str] = (),
+    left_out: Container[str] = (),
 ) -> Element:
     """The light tree of a lexbor `<body>` node, under a document and an `<html>` element
     (where BeautifulSoup's lxml parser puts a fragment).
 
     `kept_attributes(tag)` names the attributes copied for a tag (None: all of them), so
-    the caller need not strip the others from the lexbor tree first."""
+    the caller need not strip the others from the lexbor tree first. `copied_as(node)`
+    names the elements a node becomes, outermost first, its children going into the last
+    and its attributes to the one of its own name (`("p", "b")`: a paragraph whose content
+    is bold); none leaves the node out, its children copied in its place, as every node
+    named in `left_out` is, unasked. The tree is at most `max_depth` deep, `blocks` the
+    tags set apart once unwrapped (module docstring)."""
     document = Element(DOCUMENT, {}, None)
     html = Element("html", {}, document)
     document.contents.append(html)
     top = Element("body", _attrs(body, kept_attributes("body")), html)
     html.contents.append(top)
-    stack = [(body, top)]
+    deepest = max_depth if max_depth is not None else float("inf")
+    fragmented: dict[int, Element] = {}  # elements whose text came in pieces
+    stack = [(body, top, 3)]
     while stack:
-        node, element = stack.pop()
+        node, element, depth = stack.pop()
         contents = element.contents
-        for child in node.iter(include_text=True):
-            tag = child.tag
-            if tag == "-text":
-                text = (child.text_content or "").replace("\xa0", " ")
-                if not text:
+        # The children of this element, through those left out (and whether to set a
+        # capped block apart once its children are in).
+        pending = [(node.iter(include_text=True), False)]
+        while pending:
+            children, set_apart = pending[-1]
+            for child in children:
+                tag = child.tag
+                if tag == "-text":
+                    text = (child.text_content or "").replace("\xa0", " ")
+                    if text:
+                        if contents and isinstance(contents[-1], Text):
+                            fragmented[id(element)] = element
+                        contents.append(Text(text))
                     continue
-                if contents and isinstance(contents[-1], Text):
-                    contents[-1] = Text(contents[-1] + text)
-                else:
-                    contents.append(Text(text))
-            elif tag != "-comment":
-                sub = Element(tag, _attrs(child, kept_attributes(tag)), element)
-                contents.append(sub)
-                stack.append((child, sub))
+                if tag == "-comment":
+                    continue
+                names = () if tag in left_out else copied_as(child)
+                if not names:
+                    first = child.child
+                    if first is None:
+                        continue
+                    if first.next is None and first.tag == "-text":  # `<span leaf>text</span>`
+                        text = (first.text_content or "").replace("\xa0", " ")
+                        if text:
+                            if contents and isinstance(contents[-1], Text):
+                                fragmented[id(element)] = element
+                            contents.append(Text(text))
+                        continue
+                    pending.append((child.iter(include_text=True), False))
+                    break
+                if depth + len(names) >= deepest and child.child is not None:
+                    if tag in blocks:
+                        contents.append(Element("br", {}, element))
+                    pending.append((child.iter(include_text=True), tag in blocks))
+                    break
+                parent = element
+                for name in names:
+                    attrs = _attrs(child, kept_attributes(name)) if name == tag else {}
+                    sub = Element(name, attrs, parent)
+                    parent.contents.append(sub)
+                    parent = sub
+                stack.append((child, parent, depth + len(names)))
+            else:
+                pending.pop()
+                if set_apart:
+                    contents.append(Element("br", {}, element))
+    for element in fragmented.values():
+        element.contents = _joined(element.contents)
     return document
+
+
+def _joined(contents: list[Text | Element]) -> list[Text | Element]:
+    """Adjacent text nodes as one, joined once (not grown a piece at a time)."""
+    out: list[Text | Element] = []
+    run: list[str] = []
+    for node in contents:
+        if isinstance(node, Text):
+            run.append(node)
+            continue
+        if run:
+            out.append(Text("".join(run)))
+            run = []
+        out.append(node)
+    if run:
+        out.append(Text("".join(run)))
+    return out
 
 
 def _attrs(node, kept: Container[str] | None) -> dict[str, str | list[str]]:

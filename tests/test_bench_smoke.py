@@ -73,6 +73,7 @@ def test_quick_json_has_every_part(tmp_path: Path) -> None:
         "export.warc_peak",
         "export.wacz_peak",
         "export.epub_peak",
+        "convert.nesting",
     }
     if CORPUS.is_dir():
         expected |= {"import.time", "import.convert", "memory.peak", "memory.flat"}

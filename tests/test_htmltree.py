@@ -80,3 +80,15 @@ def test_only_the_attributes_named_for_a_tag_are_copied():
     [a] = body_of(from_lexbor(parsed.body, kept)).contents
     assert a.attrs == {"href": "/x"}
     assert a.contents[0].attrs == {"src": "s", "alt": "a", "data-w": "1"}
+
+
+def test_a_node_can_be_left_out_or_copied_as_elements_around_its_content():
+    def copied_as(node) -> tuple[str, ...]:
+        return {"span": (), "p": ("p", "b")}.get(node.tag, (node.tag,))
+
+    parsed = LexborHTMLParser('<p title="t">a<span>b<i>c</i></span></p>')
+    [p] = body_of(from_lexbor(parsed.body, copied_as=copied_as)).contents
+    [b] = p.contents
+    assert (p.attrs, b.name, b.attrs) == ({"title": "t"}, "b", {})
+    assert [n if isinstance(n, str) else n.name for n in b.contents] == ["ab", "i"]
+    assert b.parent is p and b.contents[1].parent is b

@@ -4,9 +4,11 @@ Three stages, all pure (no I/O), one module each:
 
 1. `preclean` (selectolax/lexbor, fast): drop scripts, styles and editor markers, resolve lazy
    images (`data-src`), turn `background-image:url(…)`, SVG `<image>`, `<embed>` formulas and
-   stickers into `<img>`, unwrap the `<span leaf>`/`<span textstyle>`/`<font>` wrappers and
-   the sections that only hold blocks, so the second stage walks a much smaller tree (and
-   copies only the attributes it reads, listed in `tags`). Each of these is a pass of its own.
+   stickers into `<img>`, each a pass of its own; the `<span leaf>`/`<span textstyle>`/
+   `<font>` wrappers and the sections that only hold blocks are left out as the tree is
+   copied (`preclean.Copying`, one visit a node, the tree at most `api.MAX_DEPTH` deep; CSS
+   bold and strikethrough become `<b>` and `<s>` there), so the second stage walks a much
+   smaller tree (and copies only the attributes it reads, listed in `tags`).
 2. `converter`: `Converter`, one module-level `markdownify.MarkdownConverter` subclass fed the
    cleaned tree copied into `harvester.htmltree` (no serialising and re-parsing). It tracks
    `<pre>`/link/cell/heading context itself (upstream calls `find_parent('pre')` for every

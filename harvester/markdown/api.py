@@ -15,12 +15,16 @@ from harvester.htmltree import from_lexbor
 from harvester.markdown.converter import IMAGE_MAP, Converter
 from harvester.markdown.finish import finish
 from harvester.markdown.links import dest
-from harvester.markdown.preclean import image_srcs, preclean
+from harvester.markdown.preclean import Copying, image_srcs, preclean
 from harvester.markdown.sentinels import LS
-from harvester.markdown.tags import kept_attributes
+from harvester.markdown.tags import BLOCK_TAGS, kept_attributes
 from harvester.markdown.text import as_text, clean_text, escape_text
 
 _CONVERTER = Converter()
+# The converter's tree is never deeper than this (the articles of the mp_duty corpus reach 13
+# once their wrappers are left out): the converter recurses once a level and each level's
+# text is joined again by every level above it, so deeper input is flattened, text kept.
+MAX_DEPTH = 100
 
 
 def _fallback(body_html: str) -> str:
@@ -75,7 +79,10 @@ def _convert(body_html: str, image_map: Mapping[str, str] | None) -> ConvertedBo
         if root is None:
             return ConvertedBody("", [])
         images = image_srcs(root)
-        elements = from_lexbor(root, kept_attributes)
+        copying = Copying(root)
+        elements = from_lexbor(
+            root, kept_attributes, copying.copied_as, MAX_DEPTH, BLOCK_TAGS, copying.left_out
+        )
         return ConvertedBody(finish(_CONVERTER.convert_soup(elements)), images)
     except Exception:
         return ConvertedBody(_fallback(body_html), images)

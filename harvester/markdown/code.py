@@ -16,8 +16,12 @@ _LANG_CLASS = re.compile(r"(?:^|\s)(?:language|lang|code-snippet_{1,2})-?([A-Za-
 _NOT_LANGS = frozenset({"fix", "nowrap", "line-index", "outer", "custom", "hljs", "none", "plain"})
 _SAFE_LANG = re.compile(r"[A-Za-z0-9_+#.-]{1,30}")
 _BACKTICKS = re.compile(r"`+")
-_PRE_CONTAINER_CSS = "table, h1, h2, h3, h4, h5, h6, blockquote, pre, li, figure"
+_PRE_CONTAINER_CSS = "table, h1, h2, h3, h4, h5, h6, blockquote, pre, figure"
 _PRE_LINE_CSS = "div, p, section, li, tr, article"
+# Where a block in a code <pre> ends: the next text starts a line, unless one starts there
+# already (a <p> in an <li>, a <br> at the end of a line are one line break, not two).
+_LINE_END = "\ufdef"
+_LINE_ENDS = re.compile(f"(\n?){_LINE_END}+")
 
 
 def flatten_pre(tree: LexborHTMLParser, pre) -> None:
@@ -35,17 +39,17 @@ def flatten_pre(tree: LexborHTMLParser, pre) -> None:
     for br in pre.css("br"):
         br.replace_with("\n")
     for node in pre.css(_PRE_LINE_CSS):
-        node.insert_after("\n")
+        node.insert_after(_LINE_END)
     codes = [c for c in pre.iter() if c.tag == "code"]
     if len(codes) > 1:
         lines = []
         for child in pre.iter():
-            text = child.text(deep=True)
+            text = _line_breaks(child.text(deep=True))
             if child.tag == "code" or text.strip():
                 lines.append(text.rstrip("\n"))
         text = "\n".join(lines)
     else:
-        text = pre.text(deep=True)
+        text = _line_breaks(pre.text(deep=True))
     images = [img for img in pre.css("img")]
     for img in reversed(images):
         pre.insert_after(img)
@@ -57,6 +61,12 @@ def flatten_pre(tree: LexborHTMLParser, pre) -> None:
         pre.attrs["data-lang"] = lang
     if text:
         pre.insert_child(text)
+
+
+def _line_breaks(text: str) -> str:
+    if _LINE_END not in text:
+        return text
+    return _LINE_ENDS.sub(lambda m: "\n" if m.start() or m[1] else "", text)
 
 
 def _lexbor_language(pre) -> str:
@@ -122,6 +132,8 @@ def code_text(el: Element) -> str:
 
 
 def clean_code(text: str) -> str:
+    """Code line for line, blank lines kept, but at most two in a row: three blank lines
+    read as junk to the fidelity yardstick (../shared/tools/fidelity.py), code or not."""
     lines = [line.rstrip() for line in text.split("\n")]
     while lines and not lines[0].strip():
         lines.pop(0)
@@ -129,7 +141,7 @@ def clean_code(text: str) -> str:
         lines.pop()
     out: list[str] = []
     for line in lines:
-        if not line and out and not out[-1]:
+        if not line and len(out) > 1 and not out[-1] and not out[-2]:
             continue
         out.append(line)
     return "\n".join(out)

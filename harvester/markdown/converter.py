@@ -51,7 +51,7 @@ from harvester.markdown.tags import (
     SKIP,
     WRAPPERS,
 )
-from harvester.markdown.text import brackets, clean_text, escape_text, has_content
+from harvester.markdown.text import brackets, clean_text, escape_text, has_content, raised
 
 # The image map of the conversion under way (set by api for each call).
 IMAGE_MAP: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
@@ -101,6 +101,33 @@ def _block(text: str) -> str:
     return (_BLANK_RUNS.sub("\n\n", text) if "\n\n\n" in text else text).strip("\n")
 
 
+def _nest_lists(node: Element) -> None:
+    """A list placed directly in a list (`<ol><li>a</li><ol>…</ol>`) shows as the previous
+    item's sublist in a browser: it becomes one, so its nesting is kept."""
+    if not any(isinstance(c, Element) and c.name in ("ul", "ol") for c in node.contents):
+        return
+    kept: list[Text | Element] = []
+    item: Element | None = None
+    for child in node.contents:
+        if isinstance(child, Element) and child.name == "li":
+            item = child
+        elif isinstance(child, Element) and child.name in ("ul", "ol") and item is not None:
+            child.parent = item
+            item.contents.append(child)
+            continue
+        kept.append(child)
+    node.contents = kept
+
+
+def _span(cell: Element, name: str, most: int) -> int:
+    """A cell's colspan or rowspan, 1 when missing or unreadable, at most `most`."""
+    try:
+        span = int(str(cell.get(name) or "1").strip())
+    except ValueError:
+        span = 1
+    return min(max(span, 1), most)
+
+
 def _pipe_table(rows: list[list[str]]) -> str:
     width = max(len(r) for r in rows)
     rows = [r + [""] * (width - len(r)) for r in rows]
@@ -143,6 +170,7 @@ class Converter(EmbedRules, MarkdownConverter):
         if name == "table":
             return self._table(node, parent_tags)
         if name in ("ul", "ol"):
+            _nest_lists(node)
             self._number_items(node)
         elif name in HEADINGS and _has_descendant(node, HEADING_BREAKERS):
             # A "heading" wrapping lists or quotes is an editor accident, not a heading.
@@ -334,8 +362,12 @@ class Converter(EmbedRules, MarkdownConverter):
     def _passthrough(self, el, text, parent_tags):
         return text
 
-    convert_sup = _passthrough
-    convert_sub = _passthrough
+    def convert_sup(self, el, text, parent_tags):
+        return raised(text, superscript=True)
+
+    def convert_sub(self, el, text, parent_tags):
+        return raised(text, superscript=False)
+
     convert_q = _passthrough
     convert_u = _passthrough
     convert_ins = _passthrough
@@ -418,12 +450,16 @@ class Converter(EmbedRules, MarkdownConverter):
         cell_tags = parent_tags | {"td", "_inline"}
         segments: list[tuple[list[list[str]], list[str]]] = []
         rows: list[list[str]] = []
+        covered: dict[int, int] = {}  # column: rows a rowspan from above still covers
         for tr in node.find_all("tr"):
             if tr.find_parent("table") is not node:
                 continue
             row: list[str] = []
             after: list[str] = []
             for cell in tr.find_all(("td", "th"), recursive=False):
+                while covered.get(len(row)):
+                    row.append("")
+                first = len(row)
                 if not inline:
                     for lst in cell.find_all(("ul", "ol")):
                         # Only this cell's own top-level lists (not nested ones, not a
@@ -435,11 +471,13 @@ class Converter(EmbedRules, MarkdownConverter):
                         after.append(self.process_tag(lst, parent_tags))
                         lst.extract()
                 row.append(self._cell(cell, cell_tags))
-                try:
-                    span = int(str(cell.get("colspan") or "1").strip())
-                except ValueError:
-                    span = 1
-                row.extend([""] * (min(max(span, 1), 50) - 1))
+                row.extend([""] * (_span(cell, "colspan", 50) - 1))
+                down = _span(cell, "rowspan", 1000)
+                if down > 1:
+                    covered.update(dict.fromkeys(range(first, len(row)), down))
+            while covered.get(len(row)):
+                row.append("")
+            covered = {col: left - 1 for col, left in covered.items() if left > 1}
             if any(has_content(c) for c in row):
                 rows.append(row)
             if after:

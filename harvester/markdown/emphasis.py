@@ -98,10 +98,29 @@ _STRIKE_SEAM = re.compile(D_C + D_O)
 # "<em><strong>x</strong></em>": strong outside, so adjacent strong runs stay one chain.
 _STRONG_OUTSIDE = re.compile(rf"{E_O}{S_O}([^{S_O}{S_C}{E_O}{E_C}]*){S_C}{E_C}")
 # Link and image destinations are protected as P_DEST by the time emphasis is resolved.
-_LINK_IN_EMPHASIS = [
-    (o, c, re.compile(rf"{o}{L_O}((?:[^{L_O}{P_DEST}]|{IM_O}[^{P_DEST}]*{P_DEST})*){P_DEST}{c}"))
+_LINK = rf"{L_O}(?:{IM_O}[^{P_DEST}]*{P_DEST}|[^{L_O}{IM_O}{P_DEST}])*{P_DEST}"
+_LINK_RE = re.compile(_LINK)
+_LINKS_IN_EMPHASIS = [
+    (o, c, re.compile(rf"{o}((?:[^{o}{c}{L_O}{P_DEST}]*{_LINK})+[^{o}{c}{L_O}{P_DEST}]*){c}"))
     for o, c in OPENERS.items()
 ]
+
+
+def _into_links(match: re.Match[str], o: str, c: str) -> str:
+    """Emphasis around links and the punctuation between them ("**[a](x)[b](y)**",
+    "**，[a](x)**"): the markers go inside each link, where they always render; the
+    punctuation stays outside. Emphasis over other text as well is left as it is."""
+    inner = match[1]
+    between = _LINK_RE.split(inner)
+    if any(_has_words(piece) for piece in between):
+        return match[0]
+    return _LINK_RE.sub(lambda m: m[0][0] + o + m[0][1:-1] + c + m[0][-1], inner)
+
+
+def _has_words(piece: str) -> bool:
+    return any(not (ch.isspace() or _char_class(ch)[2]) for ch in piece)
+
+
 _IMAGE_IN_EMPHASIS = [
     re.compile(rf"{o}((?:\s*{IM_O}[^{P_DEST}]*{P_DEST})+\s*){c}") for o, c in OPENERS.items()
 ]
@@ -171,10 +190,34 @@ _CHAINS = [
 ]
 
 
+# Italics touching bold the other way round ("**期刊：**" + "*iMeta*") would read "***" as one
+# run, which cannot both close and open: such italics are written with "_" where "_" can
+# open and close on their other side.
+_EM_AFTER_STRONG = re.compile(f"{S_C}{E_O}([^{E_O}{E_C}]*){E_C}(.?)", re.S)
+_EM_BEFORE_STRONG = re.compile(f"(.?){E_O}([^{E_O}{E_C}]*){E_C}{S_O}", re.S)
+
+
+def _em_after_strong(m: re.Match[str]) -> str:
+    after = VISIBLE.get(m[2], m[2]) or None
+    if not _open_side_ok(after):
+        return m[0]
+    return f"{S_C}_{m[1]}_{m[2]}"
+
+
+def _em_before_strong(m: re.Match[str]) -> str:
+    before = VISIBLE.get(m[1], m[1]) or None
+    if not _open_side_ok(before):
+        return m[0]
+    return f"{m[1]}_{m[2]}_{S_O}"
+
+
 def _emit(s: str) -> str:
     """Markers to text. Runs that touch ("<b>A</b><b>B</b>") alternate ** and __ so each
     still renders on its own (no "****"); where "__" cannot open or close, they merge."""
     s = s.replace(D_O, "~~").replace(D_C, "~~")
+    if E_O in s and S_O in s:
+        s = _EM_AFTER_STRONG.sub(_em_after_strong, s)
+        s = _EM_BEFORE_STRONG.sub(_em_before_strong, s)
     if not _SEPARATE_TOUCHING_RUNS:
         s = s.replace(S_C + S_O, "").replace(E_C + E_O, "")
     for o, c, main, alt, chain_re in _CHAINS:
@@ -216,6 +259,8 @@ def _fix_flanking(s: str) -> str:
             if chars[i] not in MARKERS:
                 i += 1
                 continue
+            while i and chars[i - 1] in MARKERS:  # a move can land inside a run
+                i -= 1
             j = i
             while j < n and chars[j] in MARKERS:
                 j += 1
@@ -225,6 +270,20 @@ def _fix_flanking(s: str) -> str:
             prev, nxt = _vis(chars, i - 1), _vis(chars, j)
             p_ws, p_strict, p_loose = _char_class(prev)
             n_ws, n_strict, n_loose = _char_class(nxt)
+            seam = _seam(run) if has_open and has_close else 0
+            if seam and (p_ws or n_ws):
+                # "*x *" + "*y*": closers, then openers; whitespace on either side goes
+                # between them, where it lets both render ("*x* *y*").
+                if p_ws and chars[i - 1] not in STRUCTURAL:
+                    chars.insert(i + seam - 1, chars.pop(i - 1))
+                elif n_ws and chars[j] not in STRUCTURAL:
+                    chars.insert(i + seam, chars.pop(j))
+                else:
+                    i = j
+                    continue
+                changed = True
+                i = j + 1
+                continue
             bad_open = (
                 has_open
                 and not has_close
@@ -255,6 +314,14 @@ def _fix_flanking(s: str) -> str:
     return "".join(chars)
 
 
+def _seam(run: list[str]) -> int:
+    """Where a run of closers turns into a run of openers (0: not such a run)."""
+    k = 0
+    while k < len(run) and run[k] in CLOSERS:
+        k += 1
+    return k if k and all(ch in OPENERS for ch in run[k:]) else 0
+
+
 MARKER_RE = re.compile(f"[{''.join(sorted(MARKERS))}]")
 _OPENER_RE = re.compile(f"[{''.join(OPENERS)}]")
 
@@ -263,8 +330,8 @@ def resolve_emphasis(s: str) -> str:
     if _OPENER_RE.search(s) is None:
         return MARKER_RE.sub("", s)
     s = _squash(_balance(s))
-    for o, c, pattern in _LINK_IN_EMPHASIS:
-        s = pattern.sub(lambda m, o=o, c=c: f"{L_O}{o}{m[1]}{c}{P_DEST}", s)
+    for o, c, pattern in _LINKS_IN_EMPHASIS:
+        s = pattern.sub(lambda m, o=o, c=c: _into_links(m, o, c), s)
     for pattern in _IMAGE_IN_EMPHASIS:
         s = pattern.sub(r"\1", s)
     s = _split_seams(_squash(s))

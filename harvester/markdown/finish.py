@@ -154,7 +154,7 @@ def finish(text: str) -> str:
         prefix, kind, content = _LEFTOVER.sub("", line[:k]), line[k], line[k + 1 :]
         if kind == CL:
             lines.append((prefix + _LEFTOVER.sub("", content).replace(HB, "")).rstrip())
-            kinds.append(CL if lines[-1] else "")
+            kinds.append(CL)  # a blank line of code is kept
             continue
         if kind == HR:
             lines.append(prefix + "---")
@@ -194,8 +194,10 @@ def finish(text: str) -> str:
         kept_kinds.pop()
 
     out: list[str] = []
-    for line in kept:
-        if not line:
+    for line, kind in zip(kept, kept_kinds, strict=True):
+        if kind == CL:
+            out.append(line)
+        elif not line:
             if out and out[-1]:
                 out.append("")
         elif line.strip() == ">" and out and out[-1].strip() == ">":

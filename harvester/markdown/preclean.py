@@ -1,8 +1,9 @@
 """Stage 1, the pre-clean (selectolax/lexbor, fast): the passes in `PASSES`, in order, drop
 what a reader never sees, turn lazy, SVG, formula, sticker and background images into plain
-`<img src>`, reduce code `<pre>` to its text, and unwrap the inline wrappers and the sections
-that only hold blocks, so the converter walks a much smaller tree. Each pass relies on the
-ones before it (the code `<pre>` pass sees every image resolved; the unwrapping comes last).
+`<img src>` and reduce code `<pre>` to its text; `Copying` then leaves out the inline
+wrappers and the sections that only hold blocks as the tree is copied for the converter, so
+it walks a much smaller tree, and turns bold and strikethrough set by CSS into tags. Each
+pass relies on the ones before it (the code `<pre>` pass sees every image resolved).
 """
 
 from __future__ import annotations
@@ -24,10 +25,44 @@ _IMAGE_EMBED_TYPES = ("svg", "image/", "png", "jpeg", "jpg", "gif", "webp")
 _BACKGROUND_CSS = '[style*="url("], [data-lazy-bgimg]'
 _BG_URL = re.compile(r"""background(?:-image)?\s*:[^;]*?url\(\s*(['"]?)(.*?)\1\s*\)""", re.I | re.S)
 _NO_BACKGROUND = ("pre", "code")
+_HEIGHT_PX = re.compile(r"(?:^|;)\s*height\s*:\s*(\d+(?:\.\d+)?)px", re.I)
+_DECORATION_HEIGHT_PX = 40
 _GUTTER_CSS = 'ul[class*="line-index"], ul[class*="linenums"], .code-snippet__line-index'
 _HEADING_PARAGRAPH_CSS = "h1 p, h2 p, h3 p, h4 p, h5 p, h6 p"
-_UNWRAP_TAGS = ["span", "font", "label", "ne-text"]
-_BLOCK_WRAPPER_CSS = "section, div"
+_UNWRAP_TAGS = frozenset({"span", "font", "label", "ne-text"})
+_BLOCK_WRAPPERS = frozenset({"section", "div"})
+_CSS_EMPHASIS = '[style*="font-weight"], [style*="line-through"]'
+_BOLD_CSS = re.compile(
+    r"font-weight\s*:\s*(?:bold|bolder|[6-9]00)\s*(?:!important\s*)?(?:;|$)", re.I
+)
+_STRIKE_CSS = re.compile(r"text-decoration(?:-line)?\s*:[^;]*\bline-through\b", re.I)
+# Bold there is the element's own look (headings) or cannot hold markers (code blocks,
+# lists and tables, whose children are their items, rows and cells).
+_NO_CSS_EMPHASIS = frozenset(
+    [
+        "pre",
+        "ul",
+        "ol",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "img",
+        "br",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "b",
+        "strong",
+        "s",
+        "del",
+        "strike",
+    ]
+)
 
 
 def _image_src(attrs: dict) -> str:
@@ -136,12 +171,17 @@ def sticker_images(tree: LexborHTMLParser, root) -> None:
 
 def background_images(tree: LexborHTMLParser, root) -> None:
     """background-image:url(…) (and WeChat's lazy data-lazy-bgimg) become an image inside the
-    element, before its content. The mdnice window-dots decoration inside <pre> is skipped."""
+    element, before its content. Decoration is skipped: the mdnice window dots inside <pre>,
+    and strips no higher than a line of text (dividers, title bars: `height: 20px`)."""
     for node in root.css(_BACKGROUND_CSS):
         if node.tag in _NO_BACKGROUND or _inside(node, _NO_BACKGROUND):
             continue
         attrs = node.attributes
-        urls = [m.group(2).strip() for m in _BG_URL.finditer(attrs.get("style") or "")]
+        style = attrs.get("style") or ""
+        height = _HEIGHT_PX.search(style)
+        if height is not None and float(height[1]) <= _DECORATION_HEIGHT_PX:
+            continue
+        urls = [m.group(2).strip() for m in _BG_URL.finditer(style)]
         lazy = (attrs.get("data-lazy-bgimg") or "").strip()
         if lazy and not urls:
             urls = [lazy]
@@ -169,25 +209,6 @@ def unwrap_heading_paragraphs(tree: LexborHTMLParser, root) -> None:
         para.unwrap()
 
 
-def unwrap_inline_wrappers(tree: LexborHTMLParser, root) -> None:
-    root.unwrap_tags(_UNWRAP_TAGS, delete_empty=True)
-
-
-def unwrap_block_only_wrappers(tree: LexborHTMLParser, root) -> None:
-    """Editors nest <section> ten deep. A wrapper holding only blocks adds nothing to the
-    Markdown, so drop it here rather than copy it into the converter's tree."""
-    for node in root.css(_BLOCK_WRAPPER_CSS):
-        for child in node.iter(include_text=True):
-            tag = child.tag
-            if tag == "-text":
-                if (child.text_content or "").strip():
-                    break
-            elif tag != "-comment" and tag not in BLOCK_TAGS:
-                break
-        else:
-            node.unwrap()
-
-
 PASSES = (
     drop_hidden,
     resolve_lazy_images,
@@ -198,9 +219,67 @@ PASSES = (
     drop_code_gutters,
     flatten_pres,
     unwrap_heading_paragraphs,
-    unwrap_inline_wrappers,
-    unwrap_block_only_wrappers,
 )
+
+
+_AS_IT_IS: dict[str, tuple[str, ...]] = {}
+
+
+class Copying:
+    """How each node is copied into the converter's tree (the last stage of the pre-clean,
+    done while copying): the inline wrappers (`<span leaf>`, `<font>`…) and the sections
+    editors nest ten deep that hold only blocks are left out, their content kept in place;
+    bold and strikethrough set by CSS (WeChat's editor bolds with `font-weight`) become
+    `<b>` and `<s>` around the content."""
+
+    def __init__(self, root) -> None:
+        self.emphasis: dict[int, str] = {}
+        self.left_out: frozenset[str] = frozenset()  # left out unasked (see below)
+        for node in root.css(_CSS_EMPHASIS):
+            if node.tag in _NO_CSS_EMPHASIS:
+                continue
+            style = node.attributes.get("style") or ""
+            if _BOLD_CSS.search(style):
+                self.emphasis[node.mem_id] = "b"
+            elif _STRIKE_CSS.search(style):
+                self.emphasis[node.mem_id] = "s"
+        if not self.emphasis:  # the common page: no wrapper need be asked about
+            self.left_out = _UNWRAP_TAGS
+
+    def copied_as(self, node) -> tuple[str, ...]:
+        tag = node.tag
+        if self.emphasis:
+            emphasis = self.emphasis.get(node.mem_id)
+            if emphasis is not None:
+                if tag in _UNWRAP_TAGS:
+                    return (emphasis,)
+                # Inside a block (the paragraph stays one), around an inline element.
+                return (tag, emphasis) if tag in BLOCK_TAGS else (emphasis, tag)
+        if tag in _UNWRAP_TAGS or (tag in _BLOCK_WRAPPERS and _only_blocks(node)):
+            return ()
+        names = _AS_IT_IS.get(tag)
+        if names is None:
+            names = _AS_IT_IS[tag] = (tag,)
+        return names
+
+
+def _only_blocks(node) -> bool:
+    """Only blocks (and blank text) in `node`, looking through the inline wrappers."""
+    pending = [node.iter(include_text=True)]
+    while pending:
+        for child in pending[-1]:
+            tag = child.tag
+            if tag == "-text":
+                if (child.text_content or "").strip():
+                    return False
+            elif tag in _UNWRAP_TAGS:
+                pending.append(child.iter(include_text=True))
+                break
+            elif tag != "-comment" and tag not in BLOCK_TAGS:
+                return False
+        else:
+            pending.pop()
+    return True
 
 
 def preclean(body_html: str):

@@ -29,8 +29,8 @@ DROP_TAGS = [
 _KEEP_ATTRS = {
     "a": frozenset({"href"}),
     "ol": frozenset({"start"}),
-    "td": frozenset({"colspan"}),
-    "th": frozenset({"colspan"}),
+    "td": frozenset({"colspan", "rowspan"}),
+    "th": frozenset({"colspan", "rowspan"}),
     "pre": frozenset({"data-lang", "data-md-container"}),  # both set by flatten_pre
     "code": frozenset({"data-lang", "data-language", "lang", "class"}),
     "ul": frozenset({"class"}),

@@ -80,6 +80,35 @@ def clean_text(text: str) -> str:
     return _WS.sub(" ", text)
 
 
+_SUPERSCRIPT = str.maketrans("0123456789+-−=()ni", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁿⁱ")
+_SUBSCRIPT = str.maketrans("0123456789+-−=()aeox", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₒₓ")
+_SUPERSCRIPT_CHARS = frozenset("0123456789+-−=()ni")
+_SUBSCRIPT_CHARS = frozenset("0123456789+-−=()aeox")
+_NEGATIVE = re.compile(r"-\d")
+_DELIMITED = re.compile(r"\[[^\[\]]*\]|\([^()]*\)")
+
+
+def raised(text: str, superscript: bool) -> str:
+    """A superscript or subscript, readable without HTML: in Unicode's superscript or
+    subscript characters where each has one ("10⁶", "CD4⁺", "H₂O"), as it is where it
+    needs no marking (symbols such as ®, a reference already in brackets: "[1]"), else
+    marked "^(…)" or "_(…)" ("Apc^(min/+)"), since "10^6" reads as 106 in CommonMark."""
+    core = text.strip(" ")
+    if not core:
+        return text
+    chars = _SUPERSCRIPT_CHARS if superscript else _SUBSCRIPT_CHARS
+    # A hyphen is a minus sign before a number ("10⁻⁶"); alone it stays one ("CD4-").
+    if all(ch in chars for ch in core) and ("-" not in core or _NEGATIVE.search(core)):
+        mapped = core.translate(_SUPERSCRIPT if superscript else _SUBSCRIPT)
+    elif not any(ch.isalnum() for ch in core) or _DELIMITED.fullmatch(core):
+        return text
+    else:
+        mapped = ("^(" if superscript else UNDER + "(") + core + ")"
+    lead = " " if text[:1] == " " else ""
+    trail = " " if text[-1:] == " " else ""
+    return lead + mapped + trail
+
+
 def has_content(text: str) -> bool:
     return _CONTENT_CHAR.search(text) is not None
 

@@ -6,6 +6,7 @@ are stored. Writing is the pipeline's save step (harvester/pipeline.py).
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import sqlite_utils
 
 from archive.files import StoredImage, check_writable
 from archive.index import get_article, open_index, stored_images
+from harvester.errors import DiskFull, is_disk_full
 from harvester.links import ArticleLink
 from harvester.model import Page
 
@@ -37,9 +39,15 @@ class Archive:
 
     @classmethod
     def open(cls, root: Path) -> Archive:
-        """The archive a command writes to; InputError if it cannot be written."""
+        """The archive a command writes to; InputError if it cannot be written, DiskFull if
+        its index has no room to open (SQLite grows its WAL files on opening)."""
         check_writable(root)
-        return cls(root, open_index(root / "archive.db"))
+        try:
+            return cls(root, open_index(root / "archive.db"))
+        except sqlite3.Error as error:
+            if is_disk_full(error):
+                raise DiskFull(str(root / "archive.db")) from None
+            raise
 
     def close(self) -> None:
         self.db.close()

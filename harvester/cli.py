@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -20,8 +21,10 @@ from harvester.errors import (
     EXIT_SOME_FAILED,
     EXIT_TRY_LATER,
     EXIT_USAGE,
+    DiskFull,
     InputError,
     TryLater,
+    is_disk_full,
 )
 from harvester.jobs import SOURCE_SUFFIXES, fetch_links, import_paths, rebuild_all, source_files
 from harvester.links import ArticleLink, LinkError, parse_link
@@ -347,6 +350,15 @@ def main(argv: list[str] | None = None) -> None:
     except TryLater as error:
         fail(str(error))
         sys.exit(EXIT_TRY_LATER)
+    except DiskFull as error:
+        fail(str(error))
+        sys.exit(error.exit_code)
+    except (OSError, sqlite3.Error) as error:
+        if not is_disk_full(error):  # outside a run: opening the archive, an export
+            raise
+        where = "the archive index" if isinstance(error, sqlite3.Error) else "a file"
+        fail(str(DiskFull(getattr(error, "filename", None) or where)))
+        sys.exit(EXIT_USAGE)
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(EXIT_OK)

@@ -39,8 +39,10 @@ from harvester.errors import (
     EXIT_SOME_FAILED,
     EXIT_TRY_LATER,
     EXIT_USAGE,
+    DiskFull,
     InputError,
     TryLater,
+    is_disk_full,
 )
 from harvester.harvest_config import (
     HarvestConfig,
@@ -91,9 +93,24 @@ def run_harvest(config_path: Path, archive_dir: Path | None, *, as_json: bool = 
         lock.acquire()
     except LockHeld as error:
         return report.early_exit(EXIT_TRY_LATER, "locked", str(error), holder_pid=error.pid)
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        return report.early_exit(EXIT_USAGE, "disk-full", str(DiskFull(str(lock.path))))
     try:
-        with contextlib.closing(Archive.open(root)) as archive, sigterm_as_interrupt():
-            return Harvest(config, archive, relay, report).run()
+        try:
+            archive = Archive.open(root)
+        except InputError as error:  # archive.db is not a SQLite database
+            return report.early_exit(EXIT_USAGE, "bad-archive", str(error))
+        except DiskFull as error:
+            return report.early_exit(error.exit_code, "disk-full", str(error))
+        with contextlib.closing(archive), sigterm_as_interrupt():
+            harvest = Harvest(config, archive, relay, report)
+            try:
+                return harvest.run()
+            except DiskFull as error:
+                run_id = harvest.run_id or None
+                return report.early_exit(error.exit_code, "disk-full", str(error), run_id=run_id)
     finally:
         lock.release()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -25,7 +26,7 @@ from archive.files import fsync_at_end, read_raw
 from archive.index import keys_with_raw_capture, record_fetch
 from harvester import pipeline
 from harvester.archiver import Archive
-from harvester.errors import InputError, TryLater
+from harvester.errors import InputError, TryLater, is_disk_full
 from harvester.links import ArticleLink
 from harvester.model import Capture
 from harvester.pipeline import Rendering
@@ -211,23 +212,34 @@ def import_paths(
             import_one(archive, client, item, run.summary)
 
         with prepared_files(list(paths)) as prepared:
-            in_batches(archive.db, prepared, handle)
+            in_batches(archive.db, prepared, handle, run.summary)
     return run.summary
 
 
 @contextlib.contextmanager
-def committed_as_far_as_done(db: sqlite_utils.Database) -> Iterator[None]:
+def committed_as_far_as_done(db: sqlite_utils.Database, summary: Summary) -> Iterator[None]:
     """One write transaction, committed however the block ends: each article saves in its
-    own savepoint, so an error or Ctrl-C keeps every article saved before it."""
+    own savepoint, so an error or Ctrl-C keeps every article saved before it. A commit the
+    disk has no room for is rolled back, and `summary` counts again only what was committed."""
+    before = summary.copy()
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield
     finally:
         if db.conn.in_transaction:
-            db.conn.execute("COMMIT")
+            try:
+                db.conn.execute("COMMIT")
+            except sqlite3.OperationalError as error:
+                if not is_disk_full(error):
+                    raise
+                db.conn.execute("ROLLBACK")
+                summary.restore(before)
+                raise
 
 
-def in_batches(db: sqlite_utils.Database, items: Iterable[T], handle: Callable[[T], None]) -> None:
+def in_batches(
+    db: sqlite_utils.Database, items: Iterable[T], handle: Callable[[T], None], summary: Summary
+) -> None:
     """Handle every item, committing once per COMMIT_EVERY items or COMMIT_AFTER seconds.
 
     One commit (one fsync of the index, one journal flush for the new files) for many
@@ -238,7 +250,7 @@ def in_batches(db: sqlite_utils.Database, items: Iterable[T], handle: Callable[[
     remaining = iter(items)
     more = True
     while more:
-        with committed_as_far_as_done(db), fsync_at_end():
+        with committed_as_far_as_done(db, summary), fsync_at_end():
             more = False
             started = time.monotonic()
             for count, item in enumerate(remaining, start=1):
@@ -279,6 +291,8 @@ def import_one(
     try:
         summary.add(pipeline.save(archive, capture, plan, item.rendering, images))
     except OSError as error:  # this article's files could not be written; the rest can
+        if is_disk_full(error):  # nor can the rest: the run stops (runs.recorded_run)
+            raise
         summary.fail(f"{path}: not archived: {error.strerror or error}")
 
 
@@ -291,9 +305,11 @@ def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summar
             try:
                 run.summary.add(rebuild_one(archive, key))
             except (InputError, OSError, ValueError) as error:
+                if is_disk_full(error):
+                    raise
                 run.summary.fail(f"{key}: {error}")
 
-        in_batches(archive.db, keys_with_raw_capture(archive.db), handle)
+        in_batches(archive.db, keys_with_raw_capture(archive.db), handle, run.summary)
     return run.summary
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -18,9 +19,10 @@ from typing import Any
 import sqlite_utils
 
 from archive.index import finish_run, start_run
-from harvester.errors import TryLater
+from harvester.errors import DiskFull, TryLater, is_disk_full
 
 SUMMARY_ORDER = ("new", "updated", "unchanged", "deleted", "failed")
+ARCHIVED = ("new", "updated", "unchanged", "deleted")
 # Files read that hold no article (a Hugo section or about page, a plain document): counted,
 # never a failure.
 NOT_ARTICLES = "skipped: not articles"
@@ -54,6 +56,21 @@ class Summary:
         images = {"images_stored": self.images_stored, "images_missing": self.images_missing}
         return {**self.counts, **{name: n for name, n in images.items() if n}}
 
+    @property
+    def archived(self) -> int:
+        """Articles this command archived (or found unchanged) so far."""
+        return sum(self.counts[name] for name in ARCHIVED)
+
+    def copy(self) -> Summary:
+        return Summary(
+            Counter(self.counts), list(self.failures), self.images_stored, self.images_missing
+        )
+
+    def restore(self, earlier: Summary) -> None:
+        """Back to `earlier` (a copy): what was counted since was rolled back."""
+        self.counts, self.failures = Counter(earlier.counts), list(earlier.failures)
+        self.images_stored, self.images_missing = earlier.images_stored, earlier.images_missing
+
     def fail(self, message: str) -> None:
         self.counts["failed"] += 1
         self.failures.append(message)
@@ -75,8 +92,7 @@ class Interrupted(KeyboardInterrupt):
         self.summary = summary
 
     def message(self) -> str:
-        kept = sum(self.summary.counts[name] for name in ("new", "updated", "unchanged", "deleted"))
-        return f"interrupted: {kept} articles archived, the rest not started"
+        return f"interrupted: {self.summary.archived} articles archived, the rest not started"
 
 
 @dataclass
@@ -98,8 +114,14 @@ class Run:
 def recorded_run(
     db: sqlite_utils.Database, command: str, summary: Summary | None = None
 ) -> Iterator[Run]:
-    """A `runs` row for the block, closed however the block ends."""
-    run = Run(start_run(db, command), summary or Summary())
+    """A `runs` row for the block, closed however the block ends. A full disk ends it with
+    DiskFull, saying how many articles were archived before."""
+    try:
+        run = Run(start_run(db, command), summary or Summary())
+    except sqlite3.Error as error:
+        if is_disk_full(error):
+            raise DiskFull(index_path(db)) from None
+        raise
     try:
         with sigterm_as_interrupt():
             yield run
@@ -111,6 +133,14 @@ def recorded_run(
         if isinstance(interrupt, Interrupted):
             raise
         raise Interrupted(run.summary) from None
+    except (OSError, sqlite3.Error) as error:
+        if not is_disk_full(error):
+            _close(db, run, "error", f"{type(error).__name__}: {error}")
+            raise
+        full = DiskFull(getattr(error, "filename", None) or index_path(db), run.summary.archived)
+        with contextlib.suppress(sqlite3.Error):  # the index may have no room for it either
+            _close(db, run, "disk-full", str(full))
+        raise full from None
     except BaseException as error:
         _close(db, run, "error", f"{type(error).__name__}: {error}")
         raise
@@ -120,6 +150,11 @@ def recorded_run(
         run.outcome or ("partial" if run.summary.failures or run.summary.incomplete else "ok"),
         run.message,
     )
+
+
+def index_path(db: sqlite_utils.Database) -> str:
+    """The file of the index `db` (for messages)."""
+    return db.execute("PRAGMA database_list").fetchone()[2] or "archive.db"
 
 
 def _close(db: sqlite_utils.Database, run: Run, outcome: str, message: str | None) -> None:

@@ -11,12 +11,13 @@ import sqlite_utils
 
 from harvester import jobs
 from harvester.jobs import committed_as_far_as_done
+from harvester.runs import Summary
 
 
 def test_an_interrupted_batch_keeps_the_work_done_before_the_interruption(tmp_path: Path):
     db = sqlite_utils.Database(tmp_path / "index.db")
     db.execute("CREATE TABLE saved (n INTEGER)")
-    with pytest.raises(KeyboardInterrupt), committed_as_far_as_done(db):
+    with pytest.raises(KeyboardInterrupt), committed_as_far_as_done(db, Summary()):
         db.execute("INSERT INTO saved VALUES (1)")
         raise KeyboardInterrupt
     assert not db.conn.in_transaction
@@ -35,7 +36,7 @@ def test_in_batches_commits_every_commit_every_items(tmp_path: Path, monkeypatch
         committed_before.append(observer.execute("SELECT count(*) FROM saved").fetchone()[0])
         db.execute("INSERT INTO saved VALUES (?)", [n])
 
-    jobs.in_batches(db, range(5), handle)
+    jobs.in_batches(db, range(5), handle, Summary())
     assert committed_before == [0, 0, 2, 2, 4]
     assert observer.execute("SELECT count(*) FROM saved").fetchone()[0] == 5
 

@@ -29,9 +29,11 @@ from archive.index.schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
     SchemaTooNew,
+    check_index,
     migrate,
     open_index,
     schema_version,
+    unreadable_index,
 )
 from archive.index.transaction import write_transaction
 
@@ -43,6 +45,7 @@ __all__ = [
     "ImageEntry",
     "LinkEntry",
     "SchemaTooNew",
+    "check_index",
     "finish_run",
     "get_article",
     "keys_with_raw_capture",
@@ -59,6 +62,7 @@ __all__ = [
     "schema_version",
     "start_run",
     "stored_images",
+    "unreadable_index",
     "update_rendering",
     "write_transaction",
 ]

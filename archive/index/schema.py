@@ -14,12 +14,14 @@ makes it and says why). `articles_fts` is an external-content FTS5 index over
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
 
+from archive.errors import InputError
 from archive.index.transaction import write_transaction
 from archive.times import iso_utc
 
@@ -307,11 +309,54 @@ def migrate(db: sqlite_utils.Database) -> int:
     return schema_version(db)
 
 
+def unreadable_index(path: Path, error: sqlite3.DatabaseError) -> InputError | None:
+    """The one line for an index SQLite cannot read at all (random bytes, another kind of
+    file, a damaged one); None for any other database error."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_NOTADB:
+        return InputError(
+            f"{path} is not a SQLite database ({error}); restore it from a backup, "
+            "or move it away to start a new archive"
+        )
+    if code == sqlite3.SQLITE_CORRUPT:
+        return InputError(f"{path} is damaged ({error}); restore it from a backup")
+    return None
+
+
+def check_index(path: Path) -> None:
+    """InputError unless `path` reads as a SQLite database. Opened immutable: it only reads
+    the schema, and creates no -shm or -wal file, in a read-only folder neither."""
+    uri = Path(path).resolve().as_uri() + "?mode=ro&immutable=1"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as error:
+        unreadable = unreadable_index(path, error)
+        if unreadable is None:
+            raise
+        raise unreadable from None
+
+
 def open_index(path: Path) -> sqlite_utils.Database:
-    """Open (creating and migrating) the index at `path`: WAL, foreign keys on."""
+    """Open (creating and migrating) the index at `path`: WAL, foreign keys on; InputError
+    for a file that is not a SQLite database."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(path)
+    try:
+        return _prepare(db)
+    except sqlite3.DatabaseError as error:
+        db.close()
+        unreadable = unreadable_index(path, error)
+        if unreadable is None:
+            raise
+        raise unreadable from None
+    except BaseException:
+        db.close()
+        raise
+
+
+def _prepare(db: sqlite_utils.Database) -> sqlite_utils.Database:
     db.execute("PRAGMA busy_timeout = 10000")
     db.execute("PRAGMA foreign_keys = OFF")
     db.execute("PRAGMA journal_mode = WAL")
@@ -319,10 +364,6 @@ def open_index(path: Path) -> sqlite_utils.Database:
     # in a temporary file each; an 8 MB page cache holds most of a batch's pages.
     db.execute("PRAGMA temp_store = MEMORY")
     db.execute("PRAGMA cache_size = -8000")
-    try:
-        migrate(db)  # foreign keys off, as SQLite asks for schema changes; checked after each
-    except BaseException:
-        db.close()
-        raise
+    migrate(db)  # foreign keys off, as SQLite asks for schema changes; checked after each
     db.execute("PRAGMA foreign_keys = ON")
     return db

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from archive.errors import IndexBusy
 from harvester.archiver import Archive
 from harvester.convert import ConvertResult, convert_source
 from harvester.errors import (
@@ -348,6 +349,9 @@ def main(argv: list[str] | None = None) -> None:
         fail(str(error))
         sys.exit(EXIT_USAGE)
     except TryLater as error:
+        fail(str(error))
+        sys.exit(EXIT_TRY_LATER)
+    except IndexBusy as error:
         fail(str(error))
         sys.exit(EXIT_TRY_LATER)
     except DiskFull as error:

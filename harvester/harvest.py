@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from archive.errors import IndexBusy
 from archive.files import check_writable
 from archive.times import iso_china, iso_utc, local_when, now_utc
 from harvester.archiver import Archive
@@ -65,7 +66,7 @@ from harvester.queue import (
     QueueItem,
     mark_interrupted_runs,
 )
-from harvester.runs import Summary, recorded_run, sigterm_as_interrupt
+from harvester.runs import Summary, record_busy, recorded_run, sigterm_as_interrupt
 from harvester.sources import Listing, Source, SourceError, followed_links
 
 DEFAULT_ARCHIVE = Path("wechat-archive")
@@ -104,13 +105,21 @@ def run_harvest(config_path: Path, archive_dir: Path | None, *, as_json: bool = 
             return report.early_exit(EXIT_USAGE, "bad-archive", str(error))
         except DiskFull as error:
             return report.early_exit(error.exit_code, "disk-full", str(error))
+        except IndexBusy as error:  # a migration waited too long for another writer
+            return report.early_exit(EXIT_TRY_LATER, "busy", str(error))
         with contextlib.closing(archive), sigterm_as_interrupt():
-            harvest = Harvest(config, archive, relay, report)
+            try:
+                harvest = Harvest(config, archive, relay, report)
+            except IndexBusy as error:  # making the queue's tables waited too long
+                record_busy(archive.db, "harvest", error)
+                return report.early_exit(EXIT_TRY_LATER, "busy", str(error), run_id=error.run_id)
             try:
                 return harvest.run()
             except DiskFull as error:
                 run_id = harvest.run_id or None
                 return report.early_exit(error.exit_code, "disk-full", str(error), run_id=run_id)
+            except IndexBusy as error:  # recorded as a `busy` run (runs.recorded_run)
+                return report.early_exit(EXIT_TRY_LATER, "busy", str(error), run_id=error.run_id)
     finally:
         lock.release()
 
@@ -146,7 +155,8 @@ class Harvest:
     # -- the whole run
 
     def run(self) -> int:
-        mark_interrupted_runs(self.db, self._stale_run)
+        with contextlib.suppress(IndexBusy):  # then so is the run below: recorded `busy`
+            mark_interrupted_runs(self.db, self._stale_run)
         with recorded_run(self.db, "harvest", self.summary) as run:
             self.run_id = run.id
             sweep_temp_files(self.archive.root)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, TypeVar
 import sqlite_utils
 
 from archive.files import fsync_at_end, read_raw
-from archive.index import keys_with_raw_capture, record_fetch
+from archive.index import begin_write, keys_with_raw_capture, record_fetch
 from harvester import pipeline
 from harvester.archiver import Archive
 from harvester.errors import InputError, TryLater, is_disk_full
@@ -207,61 +207,84 @@ def import_paths(
     """
     with recorded_run(archive.db, "import") as run:
 
-        def handle(item: Prepared) -> None:
+        def handle(item: Prepared, batch: Batch) -> None:
             progress(str(item.path))
-            import_one(archive, client, item, run.summary)
+            import_one(archive, client, item, run.summary, batch)
 
         with prepared_files(list(paths)) as prepared:
             in_batches(archive.db, prepared, handle, run.summary)
     return run.summary
 
 
-@contextlib.contextmanager
-def committed_as_far_as_done(db: sqlite_utils.Database, summary: Summary) -> Iterator[None]:
-    """One write transaction, committed however the block ends: each article saves in its
-    own savepoint, so an error or Ctrl-C keeps every article saved before it. A commit the
-    disk has no room for is rolled back, and `summary` counts again only what was committed."""
-    before = summary.copy()
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        if db.conn.in_transaction:
-            try:
-                db.conn.execute("COMMIT")
-            except sqlite3.OperationalError as error:
-                if not is_disk_full(error):
-                    raise
-                db.conn.execute("ROLLBACK")
-                summary.restore(before)
+class Batch:
+    """The saves of many articles in one write transaction: one commit, one fsync of their
+    new files, which is what makes a large import or rebuild fast.
+
+    The transaction begins at the first save (`write`), and is committed after COMMIT_EVERY
+    articles or COMMIT_AFTER seconds (`done`), before anything waits on the network
+    (`commit`: no write lock is held while images download, so a harvest or fetch started
+    meanwhile writes in between), and however the block ends: each article saves in its own
+    savepoint, so an error or Ctrl-C keeps every article saved before it. A commit the disk
+    has no room for is rolled back, and `summary` counts again only what was committed.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, summary: Summary) -> None:
+        self.db = db
+        self.summary = summary
+        self.files = contextlib.ExitStack()
+        self.before = summary
+        self.count = 0
+        self.started = 0.0
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.commit()
+
+    def write(self) -> None:
+        """An article is about to be saved: in the open transaction, or a new one."""
+        if self.db.conn.in_transaction:
+            return
+        begin_write(self.db)
+        self.files.enter_context(fsync_at_end())
+        self.before, self.count, self.started = self.summary.copy(), 0, time.monotonic()
+
+    def done(self) -> None:
+        """One article handled: commit when the batch is full or old enough."""
+        self.count += 1
+        if self.count >= COMMIT_EVERY or time.monotonic() - self.started >= COMMIT_AFTER:
+            self.commit()
+
+    def commit(self) -> None:
+        if not self.db.conn.in_transaction:
+            return
+        try:
+            self.files.close()  # the new files are on disk before rows name them
+            self.db.conn.execute("COMMIT")
+        except (OSError, sqlite3.OperationalError) as error:
+            if not is_disk_full(error) or not self.db.conn.in_transaction:
                 raise
+            self.db.conn.execute("ROLLBACK")
+            self.summary.restore(self.before)
+            raise
 
 
 def in_batches(
-    db: sqlite_utils.Database, items: Iterable[T], handle: Callable[[T], None], summary: Summary
+    db: sqlite_utils.Database,
+    items: Iterable[T],
+    handle: Callable[[T, Batch], None],
+    summary: Summary,
 ) -> None:
-    """Handle every item, committing once per COMMIT_EVERY items or COMMIT_AFTER seconds.
-
-    One commit (one fsync of the index, one journal flush for the new files) for many
-    articles is what makes a large import or rebuild fast; the time limit keeps slow ones
-    (downloading images) committing often. Each article saves in its own savepoint, so an
-    error or Ctrl-C keeps every article handled before it.
-    """
-    remaining = iter(items)
-    more = True
-    while more:
-        with committed_as_far_as_done(db, summary), fsync_at_end():
-            more = False
-            started = time.monotonic()
-            for count, item in enumerate(remaining, start=1):
-                handle(item)
-                if count >= COMMIT_EVERY or time.monotonic() - started >= COMMIT_AFTER:
-                    more = True
-                    break
+    """Handle every item, its saves in a Batch (`handle` calls `batch.write()` before one)."""
+    with Batch(db, summary) as batch:
+        for item in items:
+            handle(item, batch)
+            batch.done()
 
 
 def import_one(
-    archive: Archive, client: HttpClient | None, item: Prepared, summary: Summary
+    archive: Archive, client: HttpClient | None, item: Prepared, summary: Summary, batch: Batch
 ) -> None:
     capture, path = item.capture, item.path
     if capture is None:
@@ -282,12 +305,14 @@ def import_one(
     else:
         from harvester.fetching import fetch_images
 
+        batch.commit()  # no write lock held while waiting on the network
         images = fetch_images(client, plan.wanted_images)
         summary.count_images(images)
     if plan.local_images:  # stored images the file links, read from beside it (no download)
         local = read_stored_images(path, plan.local_images)
         summary.count_images(local)
         images = {**images, **local}
+    batch.write()
     try:
         summary.add(pipeline.save(archive, capture, plan, item.rendering, images))
     except OSError as error:  # this article's files could not be written; the rest can
@@ -300,8 +325,9 @@ def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summar
     """Re-convert every article from its stored raw capture, offline; no revisions added."""
     with recorded_run(archive.db, "rebuild") as run:
 
-        def handle(key: str) -> None:
+        def handle(key: str, batch: Batch) -> None:
             progress(key)
+            batch.write()
             try:
                 run.summary.add(rebuild_one(archive, key))
             except (InputError, OSError, ValueError) as error:

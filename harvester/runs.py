@@ -18,7 +18,8 @@ from typing import Any
 
 import sqlite_utils
 
-from archive.index import finish_run, start_run
+from archive.errors import IndexBusy
+from archive.index import finish_run, index_path, start_run, waiting_up_to
 from harvester.errors import DiskFull, TryLater, is_disk_full
 
 SUMMARY_ORDER = ("new", "updated", "unchanged", "deleted", "failed")
@@ -26,6 +27,8 @@ ARCHIVED = ("new", "updated", "unchanged", "deleted")
 # Files read that hold no article (a Hugo section or about page, a plain document): counted,
 # never a failure.
 NOT_ARTICLES = "skipped: not articles"
+# A run that met a busy index waits this much longer (at least) to record that it did.
+RECORD_WAIT_SECONDS = 10.0
 
 
 @dataclass
@@ -115,16 +118,24 @@ def recorded_run(
     db: sqlite_utils.Database, command: str, summary: Summary | None = None
 ) -> Iterator[Run]:
     """A `runs` row for the block, closed however the block ends. A full disk ends it with
-    DiskFull, saying how many articles were archived before."""
+    DiskFull, saying how many articles were archived before; an index another command keeps
+    locked with IndexBusy, the run recorded as `busy` if it can be at all."""
+    run = Run(0, summary or Summary())
     try:
-        run = Run(start_run(db, command), summary or Summary())
+        run.id = start_run(db, command)
     except sqlite3.Error as error:
         if is_disk_full(error):
             raise DiskFull(index_path(db)) from None
         raise
+    except IndexBusy as busy:
+        record_busy(db, command, busy, run)
+        raise
     try:
         with sigterm_as_interrupt():
             yield run
+    except IndexBusy as busy:
+        record_busy(db, command, busy, run)
+        raise
     except TryLater as error:
         _close(db, run, "try-later", str(error))
         raise
@@ -152,9 +163,17 @@ def recorded_run(
     )
 
 
-def index_path(db: sqlite_utils.Database) -> str:
-    """The file of the index `db` (for messages)."""
-    return db.execute("PRAGMA database_list").fetchone()[2] or "archive.db"
+def record_busy(
+    db: sqlite_utils.Database, command: str, busy: IndexBusy, run: Run | None = None
+) -> None:
+    """Record the run as `busy` (opening its row if that could not be done yet), waiting
+    longer for the index this once; left unrecorded if it stays locked. `busy.run_id` says."""
+    run = run or Run(0, Summary())
+    with contextlib.suppress(IndexBusy), waiting_up_to(db, RECORD_WAIT_SECONDS):
+        if not run.id:
+            run.id = start_run(db, command)
+        _close(db, run, "busy", str(busy))
+        busy.run_id = run.id
 
 
 def _close(db: sqlite_utils.Database, run: Run, outcome: str, message: str | None) -> None:

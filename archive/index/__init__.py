@@ -35,9 +35,16 @@ from archive.index.schema import (
     schema_version,
     unreadable_index,
 )
-from archive.index.transaction import write_transaction
+from archive.index.transaction import (
+    BUSY_SECONDS,
+    begin_write,
+    index_path,
+    waiting_up_to,
+    write_transaction,
+)
 
 __all__ = [
+    "BUSY_SECONDS",
     "KEYS_WITH_RAW_CAPTURE",
     "MIGRATIONS",
     "SCHEMA_VERSION",
@@ -45,9 +52,11 @@ __all__ = [
     "ImageEntry",
     "LinkEntry",
     "SchemaTooNew",
+    "begin_write",
     "check_index",
     "finish_run",
     "get_article",
+    "index_path",
     "keys_with_raw_capture",
     "mark_status",
     "migrate",
@@ -64,5 +73,6 @@ __all__ = [
     "stored_images",
     "unreadable_index",
     "update_rendering",
+    "waiting_up_to",
     "write_transaction",
 ]

@@ -22,7 +22,7 @@ from pathlib import Path
 import sqlite_utils
 
 from archive.errors import InputError
-from archive.index.transaction import write_transaction
+from archive.index.transaction import BUSY_SECONDS, write_transaction
 from archive.times import iso_utc
 
 
@@ -287,7 +287,10 @@ def _check_not_newer(db: sqlite_utils.Database) -> int:
 
 
 def migrate(db: sqlite_utils.Database) -> int:
-    """Apply every pending migration, each once in its own transaction; the new version."""
+    """Apply every pending migration, each once in its own transaction; the new version.
+    An index already up to date is only read: opening it waits for no other writer."""
+    if _check_not_newer(db) == SCHEMA_VERSION:
+        return SCHEMA_VERSION
     with write_transaction(db):
         db.execute(
             "CREATE TABLE IF NOT EXISTS migrations ("
@@ -337,13 +340,15 @@ def check_index(path: Path) -> None:
         raise unreadable from None
 
 
-def open_index(path: Path) -> sqlite_utils.Database:
-    """Open (creating and migrating) the index at `path`: WAL, foreign keys on; InputError
-    for a file that is not a SQLite database."""
+def open_index(path: Path, busy_seconds: float = BUSY_SECONDS) -> sqlite_utils.Database:
+    """Open (creating and migrating) the index at `path`: WAL, foreign keys on, a write
+    waiting up to `busy_seconds` for another command's; InputError for a file that is not a
+    SQLite database."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(path)
     try:
+        db.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000):d}")
         return _prepare(db)
     except sqlite3.DatabaseError as error:
         db.close()
@@ -357,7 +362,6 @@ def open_index(path: Path) -> sqlite_utils.Database:
 
 
 def _prepare(db: sqlite_utils.Database) -> sqlite_utils.Database:
-    db.execute("PRAGMA busy_timeout = 10000")
     db.execute("PRAGMA foreign_keys = OFF")
     db.execute("PRAGMA journal_mode = WAL")
     # Savepoints (one per article saved in a batch) keep their journals in memory, not

@@ -166,7 +166,9 @@ def open_client() -> HttpClient:
     """The one client, polite to WeChat, relayed where HARVESTER_RELAY says.
 
     HARVESTER_RATE (requests a second per host) and HARVESTER_BACKOFF (first retry
-    wait, seconds) are for users fetching through their own caching relay, and tests.
+    wait, seconds) are for users fetching through their own caching relay, and tests;
+    HARVESTER_DEADLINE_SECONDS is the most one request may take (default 60 s a page, 120
+    an image).
     """
     from harvester.http import (
         IMAGE_HOST_CONCURRENCY,
@@ -183,6 +185,7 @@ def open_client() -> HttpClient:
         requests_per_second=rate,
         host_limits=dict.fromkeys(IMAGE_HOSTS, image_limit),
         backoff_base=env_number(os.environ, "HARVESTER_BACKOFF") or 1.0,
+        deadline=env_number(os.environ, "HARVESTER_DEADLINE_SECONDS"),
     )
 
 

@@ -216,6 +216,7 @@ class Harvest:
             retries=polite.retries,
             backoff_base=polite.retry_backoff_seconds,
             timeout=(min(10.0, polite.timeout_seconds), polite.timeout_seconds),
+            deadline=polite.deadline_seconds,
             relay=self.relay,
             allowed_hosts=WECHAT_HOSTS,
         )

@@ -360,15 +360,15 @@ def main(argv: list[str] | None = None) -> None:
     except DiskFull as error:
         fail(str(error))
         sys.exit(error.exit_code)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(EXIT_OK)
     except (OSError, sqlite3.Error) as error:
         if not is_disk_full(error):  # outside a run: opening the archive, an export
             raise
         where = "the archive index" if isinstance(error, sqlite3.Error) else "a file"
         fail(str(DiskFull(getattr(error, "filename", None) or where)))
         sys.exit(EXIT_USAGE)
-    except BrokenPipeError:
-        sys.stderr.close()
-        sys.exit(EXIT_OK)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,7 @@ from harvester.queue import (
     mark_interrupted_runs,
 )
 from harvester.runs import Summary, record_busy, recorded_run, sigterm_as_interrupt
+from harvester.settings import env_number
 from harvester.sources import Listing, Source, SourceError, followed_links
 
 DEFAULT_ARCHIVE = Path("wechat-archive")
@@ -82,6 +83,7 @@ def run_harvest(config_path: Path, archive_dir: Path | None, *, as_json: bool = 
         config = load_config(config_path)
         config = replace(config, politeness=politeness_from_env(config.politeness, os.environ))
         relay = relay_from_environ(os.environ)
+        env_number(os.environ, "HARVESTER_BUSY_SECONDS")  # a bad value is a bad config too
     except InputError as error:
         return report.early_exit(EXIT_USAGE, "bad-config", str(error))
     root = archive_dir or config.archive or DEFAULT_ARCHIVE
@@ -99,29 +101,34 @@ def run_harvest(config_path: Path, archive_dir: Path | None, *, as_json: bool = 
             raise
         return report.early_exit(EXIT_USAGE, "disk-full", str(DiskFull(str(lock.path))))
     try:
-        try:
-            archive = Archive.open(root)
-        except InputError as error:  # archive.db is not a SQLite database
-            return report.early_exit(EXIT_USAGE, "bad-archive", str(error))
-        except DiskFull as error:
-            return report.early_exit(error.exit_code, "disk-full", str(error))
-        except IndexBusy as error:  # a migration waited too long for another writer
-            return report.early_exit(EXIT_TRY_LATER, "busy", str(error))
-        with contextlib.closing(archive), sigterm_as_interrupt():
-            try:
-                harvest = Harvest(config, archive, relay, report)
-            except IndexBusy as error:  # making the queue's tables waited too long
-                record_busy(archive.db, "harvest", error)
-                return report.early_exit(EXIT_TRY_LATER, "busy", str(error), run_id=error.run_id)
-            try:
-                return harvest.run()
-            except DiskFull as error:
-                run_id = harvest.run_id or None
-                return report.early_exit(error.exit_code, "disk-full", str(error), run_id=run_id)
-            except IndexBusy as error:  # recorded as a `busy` run (runs.recorded_run)
-                return report.early_exit(EXIT_TRY_LATER, "busy", str(error), run_id=error.run_id)
+        return _run_locked(config, root, relay, report)
     finally:
         lock.release()
+
+
+def _run_locked(config: HarvestConfig, root: Path, relay: dict[str, str], report: Report) -> int:
+    """The run, its lock held: every way it can end is its JSON, and (where the index can be
+    written at all) its row in `runs`."""
+    try:
+        archive = Archive.open(root)
+    except InputError as error:  # archive.db is not a SQLite database
+        return report.early_exit(EXIT_USAGE, "bad-archive", str(error))
+    except DiskFull as error:
+        return report.early_exit(error.exit_code, "disk-full", str(error))
+    except IndexBusy as error:  # a migration waited too long for another writer
+        return report.early_exit(EXIT_TRY_LATER, "busy", str(error))
+    with contextlib.closing(archive), sigterm_as_interrupt():
+        harvest: Harvest | None = None
+        try:
+            harvest = Harvest(config, archive, relay, report)
+            return harvest.run()
+        except DiskFull as error:
+            run_id = harvest.run_id if harvest and harvest.run_id else None
+            return report.early_exit(error.exit_code, "disk-full", str(error), run_id=run_id)
+        except IndexBusy as error:
+            if harvest is None:  # making the queue's tables waited too long: no run yet
+                record_busy(archive.db, "harvest", error)
+            return report.early_exit(EXIT_TRY_LATER, "busy", str(error), run_id=error.run_id)
 
 
 # --------------------------------------------------------------------------- one run

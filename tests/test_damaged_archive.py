@@ -139,8 +139,8 @@ def assert_consistent(archive: Path) -> int:
 
 def test_import_onto_a_full_disk_commits_nothing_and_says_so(small_disk, tmp_path):
     archive = small_disk / "archive"
-    assert harvester("import", str(seed_file(tmp_path, "已有", "KEEP01", ())), "--no-images",
-                     "--archive", str(archive)).returncode == 0  # fmt: skip
+    first = seed_file(tmp_path, "已有", "KEEP01", ())
+    assert harvester("import", str(first), "--no-images", "--archive", str(archive)).returncode == 0
     filler = fill(small_disk)
     seeds = incompressible_seeds(tmp_path / "seeds", 2)
     done = harvester("import", str(seeds), "--no-images", "--archive", str(archive))

@@ -20,16 +20,22 @@ import io
 import os
 import re
 import tempfile
+import time
 import warnings
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING
 
 from archive.errors import InputError
 from archive.names import safe_component
 from archive.svg import active_content
 from archive.times import utc_stamp
+
+if TYPE_CHECKING:  # Pillow is imported only when an image is measured
+    from PIL.ImageFile import ImageFile
 
 
 def resolve_inside(root: Path, relpath: str) -> Path:
@@ -160,7 +166,7 @@ def write_atomic(path: Path, data: bytes) -> bool:
         path.parent.mkdir(parents=True, exist_ok=True)
     # Only a new file's fsync can wait: replacing a file must not risk its old content.
     unsynced = None if path.exists() else _UNSYNCED.get()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -183,6 +189,33 @@ def write_atomic(path: Path, data: bytes) -> bool:
         unsynced.files.append(path)
         unsynced.folders.add(path.parent)
     return True
+
+
+# A write in progress is `.tmp-*.part` beside its target; one this old was left by a write
+# that was killed (a live one renames its file within seconds).
+TEMP_PREFIX, TEMP_SUFFIX = ".tmp-", ".part"
+TEMP_MAX_AGE = 600.0  # seconds
+WRITTEN_FOLDERS = ("articles", "images", "raw")
+
+
+def sweep_temp_files(root: Path, *, older_than: float = TEMP_MAX_AGE) -> int:
+    """Remove the temporary files killed writes left in the archive `root`; how many.
+
+    Every command that writes the archive does this as it starts (one walk of the tree).
+    """
+    cutoff = time.time() - older_than
+    removed = 0
+    for folder in WRITTEN_FOLDERS:
+        for directory, _, names in os.walk(root / folder):
+            for name in names:
+                if not (name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)):
+                    continue
+                path = Path(directory, name)
+                with contextlib.suppress(OSError):
+                    if path.lstat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+    return removed
 
 
 def write_file(root: Path, relpath: str, data: bytes) -> bool:
@@ -243,18 +276,48 @@ class StoredImage:
     height: int | None
 
 
-def image_size(data: bytes) -> tuple[int | None, int | None]:
-    """(width, height) read by Pillow from the header, (None, None) when unknown."""
-    try:
-        from PIL import Image
+# Formats Pillow always reads: one it cannot read to the end is cut short or damaged (a
+# download that stopped early shows half a picture, or none), so it is not an image we keep.
+_READ_THROUGH = frozenset({"png", "jpg", "gif", "webp", "bmp"})
+# A GIF, WebP or BMP is read through only up to this size: decoding takes its whole
+# bitmap in memory (a JPEG is decoded at 1/8 scale, a PNG's chunks checked, not decoded).
+READ_THROUGH_MAX_PIXELS = 16_000_000
 
+
+def image_size(data: bytes, ext: str | None = None) -> tuple[int | None, int | None]:
+    """(width, height) read by Pillow from the header, (None, None) when unknown.
+
+    An image of a format Pillow always reads (`ext` in _READ_THROUGH) is also read to its
+    end: ValueError if it is cut short or damaged.
+    """
+    from PIL import Image
+
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
-    except Exception:
+                if ext in _READ_THROUGH:
+                    _read_through(image, ext)
+    except Image.DecompressionBombError:  # too large to read through: measured by no one
+        return None, None
+    except Exception as error:
+        if ext in _READ_THROUGH:
+            reason = " ".join(str(error).split()) or type(error).__name__
+            raise ValueError(f"a truncated or damaged image ({ext}: {reason})") from None
         return None, None
     return int(width), int(height)
+
+
+def _read_through(image: ImageFile, ext: str) -> None:
+    width, height = image.size
+    if ext == "png":
+        image.verify()  # every chunk's checksum, to the end, without the bitmap
+    elif ext == "jpg":
+        image.draft(None, (max(1, width // 8), max(1, height // 8)))
+        image.load()
+    elif width * height <= READ_THROUGH_MAX_PIXELS:
+        image.load()
 
 
 @dataclass(frozen=True)
@@ -282,7 +345,7 @@ def identify_image(data: bytes) -> ImageData:
     ext, mime = sniffed
     if ext == "svg" and (active := active_content(data)) is not None:
         raise ValueError(f"an SVG that could run code ({active}): kept as a remote link")
-    width, height = (None, None) if ext == "svg" else image_size(data)
+    width, height = (None, None) if ext == "svg" else image_size(data, ext)
     return ImageData(data, hashlib.sha256(data).hexdigest(), ext, mime, width, height)
 
 
@@ -344,6 +407,17 @@ def store_raw(
 
 
 def read_raw(root: Path, relpath: str) -> bytes:
-    """The page bytes stored by store_raw (gunzipped)."""
-    data = resolve_inside(root, relpath).read_bytes()
-    return gzip.decompress(data) if relpath.endswith(".gz") else data
+    """The page bytes stored by store_raw (gunzipped); InputError naming the file when it
+    is missing, cut short (a copy or disk that failed) or damaged."""
+    try:
+        data = resolve_inside(root, relpath).read_bytes()
+    except OSError as error:
+        raise InputError(f"{relpath}: cannot read: {error.strerror or error}") from None
+    if not relpath.endswith(".gz"):
+        return data
+    try:
+        return gzip.decompress(data)
+    except EOFError:  # not an end of input the user typed: the stream stops early
+        raise InputError(f"{relpath}: truncated (its gzip stream ends early)") from None
+    except (OSError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        raise InputError(f"{relpath}: damaged, not a gzip stream ({error})") from None

@@ -27,10 +27,17 @@ _ISO_DATE = re.compile(
 
 
 # Characters YAML cannot hold as they are (outside its printable set, or line breaks it
-# would read as such): written as JSON \u escapes, which YAML reads back the same.
+# would read as such): written as JSON \u escapes, which YAML reads back the same. A lone
+# surrogate is no character at all: Hugo refuses its escape (and with it the whole site),
+# so it is written as U+FFFD, as a decoder shows it.
 _NOT_YAML_PRINTABLE = re.compile(
     "[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return "\ufffd" if 0xD800 <= code <= 0xDFFF else f"\\u{code:04x}"
 
 
 def yaml_value(value: Any) -> str:
@@ -38,7 +45,7 @@ def yaml_value(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False)
     if _NOT_YAML_PRINTABLE.search(text) is None:
         return text
-    return _NOT_YAML_PRINTABLE.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
+    return _NOT_YAML_PRINTABLE.sub(_escaped, text)
 
 
 def date_value(value: Any) -> str | None:
@@ -79,6 +86,13 @@ def _no_dates_loader() -> type:
     return NoDatesLoader
 
 
+def _one_line(error: Exception) -> str:
+    """A YAML error as one line: what is wrong, and on which line of the file."""
+    problem = " ".join(str(getattr(error, "problem", None) or error).split())
+    mark = getattr(error, "problem_mark", None)
+    return f"{problem} (line {mark.line + 2})" if mark is not None else problem
+
+
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     """(front matter, body) of a Markdown file written by the archive; ValueError if unreadable."""
     import yaml
@@ -95,7 +109,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     try:
         data = yaml.load(text[4 : end + 1], Loader=_no_dates_loader())  # a SafeLoader subclass
     except yaml.YAMLError as error:
-        raise ValueError(f"front matter is not valid YAML: {error}") from None
+        raise ValueError(f"front matter is not valid YAML: {_one_line(error)}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -8,7 +8,8 @@ Layout written under SITE_DIR:
     hugo.toml, layouts/_default/*.html                               only for a site with no config
 
 Every path component is a lower-case slug of letters, digits and dashes (Chinese kept),
-so a page's file path is exactly its URL path: `/posts/<account>/<YYYY>/<file>/`.
+so a page's file path is exactly its URL path: `/posts/<account>/<YYYY>/<file>/`. Tags
+and categories, which Hugo makes folders of, go through `archive.names.taxonomy_term`.
 Front matter is the seed's (title, date, draft, tags, categories) plus the archive's
 fields; two archive fields are renamed because Hugo reserves the names: `url` (it
 would replace the page's permalink) becomes `wechat_url` and `kind` (Hugo >= 0.122
@@ -27,6 +28,8 @@ and layouts (`archive.hugo_site`) are created only when the site has no Hugo con
 all and are never overwritten. Page paths come from `archive.names.page_relpath`.
 Nothing taken from an article (title, account, the index's md_path) can name a path
 outside SITE_DIR: output names are slugs, and every path goes through resolve_inside.
+An article that cannot be exported is named in the summary's `skipped` (the command
+prints each and exits 1) and costs only itself.
 """
 
 from __future__ import annotations
@@ -40,13 +43,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archive.errors import InputError
+from archive.errors import InputError, unexpected
 from archive.files import resolve_inside, write_atomic
 from archive.frontmatter import split_front_matter, write_front_matter, yaml_value
 from archive.hugo_manifest import read_manifest, write_manifest
 from archive.hugo_site import STATIC_IMAGES, inside_site, site_root, write_scaffold
 from archive.index import open_index
-from archive.names import CONTENT_DIR, key_hash, page_relpath
+from archive.names import CONTENT_DIR, key_hash, page_relpath, taxonomy_term
 from archive.svg import active_content
 from archive.times import parse_time
 
@@ -174,12 +177,11 @@ class ExportSummary:
 # --- the page's front matter ---------------------------------------------------
 
 
-def _string_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value] if value.strip() else []
-    if isinstance(value, list):
-        return [str(item) for item in value if item is not None and str(item).strip()]
-    return []
+def _terms(value: Any) -> list[str]:
+    """Tags or categories as Hugo can make folders of them (archive.names.taxonomy_term)."""
+    values = value if isinstance(value, list) else [value]
+    terms = (taxonomy_term(str(item)) for item in values if item is not None)
+    return list(dict.fromkeys(term for term in terms if term))
 
 
 def hugo_front_matter(meta: Mapping[str, Any], row: Mapping[str, Any]) -> str:
@@ -191,13 +193,13 @@ def hugo_front_matter(meta: Mapping[str, Any], row: Mapping[str, Any]) -> str:
     account = meta.get("account") or row.get("account")
     title = meta.get("title") or row.get("title") or "无标题"
     date = meta.get("date") or row.get("published_at") or meta.get("fetched")
-    tags = _string_list(meta.get("tags")) or ["fetched", *([account] if account else [])]
+    tags = _terms(meta.get("tags")) or _terms(["fetched", account])
     fields: dict[str, Any] = {
         "title": str(title),
         "date": date,
         "draft": False,
         "tags": tags,
-        "categories": _string_list(meta.get("categories")),
+        "categories": _terms(meta.get("categories")),
     }
     if meta.get("digest"):
         fields["description"] = str(meta["digest"])
@@ -351,7 +353,11 @@ def _rows(archive_dir: Path) -> list[dict[str, Any]]:
 
 
 def export_hugo(archive_dir: Path, site_dir: Path) -> ExportSummary:
-    """Write (or bring up to date) a Hugo site tree at `site_dir` from the archive."""
+    """Write (or bring up to date) a Hugo site tree at `site_dir` from the archive.
+
+    An article that cannot be exported (its Markdown unreadable, its page not writable,
+    an error no check foresaw) is named in `summary.skipped` and costs only itself.
+    """
     archive_dir = Path(archive_dir)
     if not (archive_dir / "archive.db").is_file():
         raise InputError(f"{archive_dir}: no archive here (no archive.db)")
@@ -359,42 +365,74 @@ def export_hugo(archive_dir: Path, site_dir: Path) -> ExportSummary:
     summary = ExportSummary(site_dir=Path(site_dir))
     site = site_root(site_dir)
     summary.scaffold = write_scaffold(site)
-    old_pages, old_images = read_manifest(site)
-    pages: dict[str, str] = {}
-    taken: set[str] = set()
-    images: set[str] = set()
+    export = _Export(archive_dir, site, summary, *read_manifest(site))
     for row in rows:
-        key = row["key"]
         if not row.get("md_path"):
             summary.not_archived += 1
             continue
-        loaded = _load(archive_dir, row["md_path"])
+        try:
+            export.page(row)
+        except InputError:  # the site itself is unsafe to write (a folder linked outside)
+            raise
+        except OSError as error:
+            summary.skipped.append(f"{row['key']}: not written: {error.strerror or error}")
+        except Exception as error:
+            summary.skipped.append(unexpected(row["key"], error))
+    summary.images = len(export.images)
+    _remove_stale(
+        site,
+        set(export.old_pages.values()) - set(export.pages.values()),
+        export.old_images - export.images,
+        summary,
+    )
+    write_manifest(site, export.pages, export.images)
+    return summary
+
+
+@dataclass
+class _Export:
+    """One export while it runs: what earlier exports wrote, and what this one wrote."""
+
+    archive_dir: Path
+    site: Path
+    summary: ExportSummary
+    old_pages: dict[str, str]
+    old_images: set[str]
+    pages: dict[str, str] = field(default_factory=dict)  # key -> page relpath
+    taken: set[str] = field(default_factory=set)
+    images: set[str] = field(default_factory=set)
+
+    def page(self, row: Mapping[str, Any]) -> None:
+        """Write one article's page (and place its images), or say in `skipped` why not."""
+        key, summary = row["key"], self.summary
+        loaded = _load(self.archive_dir, row["md_path"])
         if isinstance(loaded, str):
             summary.skipped.append(f"{key}: {loaded}")
-            continue
+            return
         meta, body = loaded
         published = parse_time(row.get("published_at")) or parse_time(meta.get("date"))
         account = row.get("account") or meta.get("account")
         relpath = page_relpath(account, published, row.get("title") or meta.get("title"), key)
-        if relpath in taken:  # two keys with one hash8: keep both, apart
+        if relpath in self.taken:  # two keys with one hash8: keep both, apart
             relpath = relpath.removesuffix(".md") + f"-{key_hash(key, 16)}.md"
-        taken.add(relpath)
-        target = inside_site(site, relpath)
-        if target.exists() and old_pages.get(key) != relpath and not _is_ours(target, key):
+        self.taken.add(relpath)
+        target = inside_site(self.site, relpath)
+        if target.exists() and self.old_pages.get(key) != relpath and not _is_ours(target, key):
             summary.skipped.append(f"{key}: {relpath} exists and was not written by an export")
-            continue
+            return
         text, page_images = hugo_page(meta, body, row)
-        _place_images(archive_dir, site, page_images, images, summary)
-        if write_atomic(target, text.encode("utf-8")):
+        _place_images(self.archive_dir, self.site, page_images, self.images, summary)
+        try:
+            written = write_atomic(target, text.encode("utf-8"))
+        except OSError as error:
+            summary.skipped.append(f"{key}: {relpath}: not written: {error.strerror or error}")
+            return
+        if written:
             summary.written += 1
             summary.written_paths.append(relpath)
         else:
             summary.unchanged += 1
-        pages[key] = relpath
-    summary.images = len(images)
-    _remove_stale(site, set(old_pages.values()) - set(pages.values()), old_images - images, summary)
-    write_manifest(site, pages, images)
-    return summary
+        self.pages[key] = relpath
 
 
 def _place_images(

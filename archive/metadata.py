@@ -24,7 +24,10 @@ _ARTICLE_COLUMNS = {
     "short_url": "Short link (/s/…)",
     "source_url": "阅读原文 link",
     "md_path": "The Markdown file, relative to the archive folder",
-    "content_hash": "Hash of title + body of the archived version",
+    "content_hash": (
+        "Hash of the title and converted body (images by host and path): "
+        "two captures with the same hash are one version"
+    ),
     "status_changed_at": "When the status last changed (UTC)",
     "first_fetched_at": "First archived (UTC)",
     "last_checked_at": "Last fetched or checked (UTC)",

@@ -88,6 +88,26 @@ def slug(text: str | None, max_bytes: int = 60, fallback: str = "untitled") -> s
     return safe_component(cleaned, max_bytes=max_bytes, fallback=fallback).lower()
 
 
+# A Hugo taxonomy term (a tag, a category) is a folder of the built site: /tags/<term>/.
+TERM_MAX_BYTES = 100
+_PATH_SEPARATORS = re.compile(r"[/\\]")
+_ONLY_DOTS = re.compile(r"[.\s]*")
+
+
+def taxonomy_term(text: str | None) -> str | None:
+    """A tag or category as a Hugo site may hold it, or None for one it cannot.
+
+    Hugo makes a folder of the term as written (its letters, marks, digits and `.`, `/`,
+    `\\`, `#`, `+`, `~`, `_`, `-`): a `/` or `\\` would nest folders and `..` climb out of
+    the site (Hugo then fails for every page), and a long one is a file name the disk
+    refuses. So separators become `-`, a term of dots alone is none, and it is cut to
+    TERM_MAX_BYTES on a character boundary; the rest is shown as it was.
+    """
+    term = _PATH_SEPARATORS.sub("-", unicodedata.normalize("NFC", text or ""))
+    term = " ".join(_truncate_utf8(" ".join(term.split()), TERM_MAX_BYTES).split())
+    return None if _ONLY_DOTS.fullmatch(term) else term
+
+
 def key_hash(key: str, length: int = 8) -> str:
     """A short, stable hex digest of an article key (used to make paths unique)."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:length]

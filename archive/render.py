@@ -28,10 +28,11 @@ from urllib.parse import unquote, urlsplit
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 
+from archive.schemes import LINK_SCHEMES
+
 _STORED_IMAGE = re.compile(r"images/[0-9a-f]{2}/[0-9a-f]{64}\.[a-z0-9]{2,5}")
 _RELATIVE_IMAGE = re.compile(r"(?:\.\./|\./)*(images/[0-9a-f]{2}/[0-9a-f]{64}\.[a-z0-9]{2,5})")
 _SAFE_DATA_IMAGE = re.compile(r"data:image/(?:gif|png|jpeg|webp);", re.IGNORECASE)
-LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 REMOTE_REL = "noopener noreferrer nofollow"
 
 

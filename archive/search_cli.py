@@ -4,7 +4,8 @@ Same search as the web pages (archive.search: Chinese words of any length, Latin
 words, all terms required, best bm25 first). One block a hit: title; account ·
 date · status · key; the snippet with the matches highlighted (colours on a
 terminal, `[`…`]` when piped); the Markdown file. Then one summary line, which
-says how many match in all when there are more than --limit.
+says how many match in all when there are more than --limit. Everything an article
+brings is printed without its escape sequences and control characters (terminal_safe).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from archive.index import (
     unreadable_index,
 )
 from archive.search import SearchHit, count_matches, search
+from archive.terminal import terminal_safe
 
 MATCH_STYLE = "bold black on yellow"
 
@@ -96,47 +98,54 @@ def print_search(archive_dir: Path, query: str, limit: int = 20) -> None:
         else:
             print(block.plain)
     print_line = console.print if styled else print
+    shown = terminal_safe(query)
     if not hits:
-        print_line(f"No articles match “{query}”.")
+        print_line(Text(f"No articles match “{shown}”."))
         return
     noun = "article matches" if len(hits) == 1 else "articles match"
-    summary = f"{len(hits)} {noun} “{query}”, best first."
+    summary = f"{len(hits)} {noun} “{shown}”, best first."
     if total > len(hits):
         summary = (
-            f"The best {len(hits)} of {total} articles matching “{query}”; "
+            f"The best {len(hits)} of {total} articles matching “{shown}”; "
             f"{total - len(hits)} more with --limit {total}."
         )
-    print_line(summary)
+    print_line(Text(summary))
 
 
 def _block(number: int, hit: SearchHit, path: Path | None, styled: bool) -> Text:
     indent = " " * (len(str(number)) + 2)
     text = Text()
     text.append(f"{number}. ")
-    text.append(hit.title or "(untitled)", style="bold")
+    text.append(_one_line(hit.title or "(untitled)"), style="bold")
     text.append("\n" + indent)
     status_style = "dim" if hit.status == "live" else "bold red"
     meta = [hit.account or "unknown account", (hit.published_at or "undated")[:10]]
-    text.append(" · ".join(meta) + " · ", style="dim")
-    text.append(hit.status or "live", style=status_style)
-    text.append(f" · {hit.key}", style="dim")
+    text.append(_one_line(" · ".join(meta)) + " · ", style="dim")
+    text.append(_one_line(hit.status or "live"), style=status_style)
+    text.append(f" · {_one_line(hit.key)}", style="dim")
     snippet = tidy_snippet(hit.snippet)
     if snippet:
         text.append("\n" + indent)
         _append_marked(text, snippet, styled)
     if path is not None:
         text.append("\n" + indent)
-        text.append(str(path), style="dim")
+        text.append(_one_line(str(path)), style="dim")
     text.append("\n")
     return text
 
 
 def _append_marked(text: Text, snippet: str, styled: bool) -> None:
     """The snippet with its marked matches highlighted (or in `[`…`]` when plain)."""
-    for part, is_match in marked_parts(snippet):
+    for marked, is_match in marked_parts(snippet):
+        part = terminal_safe(marked)
         if not is_match:
             text.append(part)
         elif styled:
             text.append(part, style=MATCH_STYLE)
         else:
             text.append(f"[{part}]")
+
+
+def _one_line(value: str) -> str:
+    """A field of an article as one line a terminal only shows."""
+    return terminal_safe(value).replace("\n", " ").replace("\t", " ")

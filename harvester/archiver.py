@@ -40,11 +40,14 @@ class Archive:
     db: sqlite_utils.Database
 
     @classmethod
-    def open(cls, root: Path) -> Archive:
-        """The archive a command writes to; InputError if it cannot be written, DiskFull if
-        its index has no room to open (SQLite grows its WAL files on opening). Its writes
-        wait for another command's up to HARVESTER_BUSY_SECONDS (default BUSY_SECONDS)."""
-        check_writable(root)
+    def open(cls, root: Path, *, writable_checked: bool = False) -> Archive:
+        """The archive a command writes to; InputError if it cannot be written (checked
+        here unless the caller did so already, as harvest does before taking its lock),
+        DiskFull if its index has no room to open (SQLite grows its WAL files on opening).
+        Its writes wait for another command's up to HARVESTER_BUSY_SECONDS (default
+        BUSY_SECONDS)."""
+        if not writable_checked:
+            check_writable(root)
         busy = env_number(os.environ, "HARVESTER_BUSY_SECONDS") or BUSY_SECONDS
         try:
             return cls(root, open_index(root / "archive.db", busy))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from archive.errors import IndexBusy
+from archive.terminal import terminal_safe
 from harvester.archiver import Archive
 from harvester.convert import ConvertResult, convert_source
 from harvester.errors import (
@@ -26,6 +27,7 @@ from harvester.errors import (
     InputError,
     TryLater,
     is_disk_full,
+    unexpected,
 )
 from harvester.jobs import SOURCE_SUFFIXES, fetch_links, import_paths, rebuild_all, source_files
 from harvester.links import ArticleLink, LinkError, parse_link
@@ -36,8 +38,13 @@ if TYPE_CHECKING:  # httpx is imported only by the commands that fetch
     from harvester.http import HttpClient
 
 
+def say(text: str, *, err: bool = False) -> None:
+    """A line for people: what a page or file brought in it cannot act on a terminal."""
+    click.echo(terminal_safe(text), err=err)
+
+
 def fail(message: str) -> None:
-    click.echo(f"harvester: {message}", err=True)
+    say(f"harvester: {message}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -68,6 +75,10 @@ def convert(sources: tuple[Path, ...], out_dir: Path | None, as_json: bool) -> N
             fail(f"{source}: not written: {error.strerror or error}")
             failed += 1
             continue
+        except Exception as error:  # no check foresaw it: this file fails, the rest go on
+            fail(unexpected(str(source), error))
+            failed += 1
+            continue
         if as_json:
             click.echo(json.dumps(result.record(), ensure_ascii=False))
         if result.page.kind == "document":
@@ -76,7 +87,8 @@ def convert(sources: tuple[Path, ...], out_dir: Path | None, as_json: bool) -> N
             fail(f"{source}: {describe_non_article(result)}")
             failed += 1
         elif out_dir is None and not as_json:
-            click.echo(result.markdown, nl=False)
+            shown = terminal_safe(result.markdown) if sys.stdout.isatty() else result.markdown
+            click.echo(shown, nl=False)  # piped, the Markdown is what --out-dir writes
     if skipped:
         fail(f"{skipped} skipped: not articles")
     if not any(source.is_file() for source in sources):
@@ -159,7 +171,11 @@ def export_hugo_command(site_dir: Path, archive_dir: Path) -> None:
     from archive.hugo import export_hugo
 
     summary = export_hugo(existing_archive(archive_dir), site_dir)
-    click.echo(summary)
+    for problem in summary.skipped:  # each article not exported, and why
+        fail(problem)
+    say(str(summary))
+    if summary.skipped:
+        sys.exit(EXIT_SOME_FAILED)
 
 
 def open_client() -> HttpClient:
@@ -221,13 +237,15 @@ def progress_lines(total: int | None, label: str, every: float) -> Callable[[str
 
 @contextlib.contextmanager
 def terminal_progress(total: int | None, label: str):
+    from rich.markup import escape
     from rich.progress import Progress
 
     with Progress(transient=True) as bar:
         task = bar.add_task(label, total=total)
 
         def advance(item: str) -> None:
-            bar.update(task, advance=1, description=f"{label} {item[-40:]}")
+            shown = escape(terminal_safe(item)[-40:])  # a title's `[/]` is no markup
+            bar.update(task, advance=1, description=f"{label} {shown}")
 
         yield advance
 
@@ -237,7 +255,7 @@ def finish(summary: Summary, archive: Archive) -> None:
     something failed or an image is missing (the rest was done), else 0."""
     for failure in summary.failures:
         fail(failure)
-    click.echo(f"{summary.line()} (archive: {archive.root})")
+    say(f"{summary.line()} (archive: {archive.root})")
     archive.close()
     sys.exit(EXIT_SOME_FAILED if summary.incomplete else EXIT_OK)
 

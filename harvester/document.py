@@ -56,7 +56,11 @@ def render_article(
     status: str = "live",
     categories: list[str] | None = None,
 ) -> str:
-    """The whole file, laid out as the seed's: byline, `------`, body, `---`, 原文链接."""
+    """The whole file, laid out as the seed's: byline, `------`, body, `---`, 原文链接.
+
+    A NUL (an imported Markdown body is kept as it is) becomes U+FFFD, as CommonMark
+    reads it: no raw NUL ever reaches a file.
+    """
     byline = escape_inline(f"{page.title or ''} by {page.account or ''}".strip())
     parts = [
         front_matter(page, status=status, categories=categories).rstrip("\n"),
@@ -69,4 +73,4 @@ def render_article(
     link = page.short_url or page.url
     if link:
         parts += ["---", "", f"[原文链接]({link})"]
-    return "\n".join(parts).rstrip("\n") + "\n"
+    return "\n".join(parts).rstrip("\n").replace("\x00", "\ufffd") + "\n"

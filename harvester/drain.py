@@ -53,9 +53,6 @@ class GuardedClient:
             raise HostStopped(host)
         return self.client.get(url, **options)
 
-    def allow_host(self, host: str) -> None:
-        self.client.allow_host(host)
-
 
 def try_later_host(error: TryLater) -> str:
     """The host that asked us to slow down."""
@@ -206,7 +203,14 @@ class Drain:
             return
         page = capture.page
         if not item.seed_path:
-            record_fetch(self.h.db, item.url, outcome=page.kind, status=200, run_id=self.h.run_id)
+            record_fetch(
+                self.h.db,
+                item.url,
+                outcome=page.kind,
+                status=200,
+                error=page.reason,
+                run_id=self.h.run_id,
+            )
         if page.is_article and item.only_biz and page.biz and page.biz != item.only_biz:
             # A followed short link that turned out to be another account's article.
             self.queue.finish(item.key, DONE, self.h.run_id, now=now_utc(), error="another account")

@@ -1,12 +1,13 @@
 """The errors the command line turns into one-line messages, and its exit codes.
 
-InputError is the archive's (archive/errors.py), so both packages raise the same one.
+InputError is the archive's (archive/errors.py), so both packages raise the same one; so is
+`unexpected`, the line for an error no check foresaw.
 """
 
 import errno
 import sqlite3
 
-from archive.errors import InputError
+from archive.errors import InputError, unexpected
 
 __all__ = [
     "EXIT_OK",
@@ -17,6 +18,7 @@ __all__ = [
     "InputError",
     "TryLater",
     "is_disk_full",
+    "unexpected",
 ]
 
 # The one rule (README, "Exit codes"): 0 everything asked for was done (files that hold

@@ -24,14 +24,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from archive.errors import IndexBusy
-from archive.files import check_writable
+from archive.files import check_writable, sweep_temp_files
 from archive.times import iso_china, iso_utc, local_when, now_utc
 from harvester.archiver import Archive
 from harvester.drain import Drain, GuardedClient, HostStopped, try_later_host
@@ -59,7 +58,7 @@ from harvester.http import (
     HttpClient,
 )
 from harvester.http import relay_from_env as relay_from_environ
-from harvester.lock import HarvestLock, LockHeld, pid_alive
+from harvester.lock import HarvestLock, LockHeld, LockRefused, pid_alive
 from harvester.model import Page
 from harvester.queue import (
     HarvestQueue,
@@ -72,7 +71,6 @@ from harvester.sources import Listing, Source, SourceError, followed_links
 
 DEFAULT_ARCHIVE = Path("wechat-archive")
 RECHECK_AFTER = timedelta(hours=20)  # "not checked for about a day", for nightly runs
-TEMP_MAX_AGE = 600.0  # seconds: a `.tmp-*.part` this old was left by a killed write
 ENQUEUE_BATCH = 100
 
 
@@ -96,6 +94,8 @@ def run_harvest(config_path: Path, archive_dir: Path | None, *, as_json: bool = 
         lock.acquire()
     except LockHeld as error:
         return report.early_exit(EXIT_TRY_LATER, "locked", str(error), holder_pid=error.pid)
+    except LockRefused as error:
+        return report.early_exit(EXIT_USAGE, "bad-lock", str(error))
     except OSError as error:
         if not is_disk_full(error):
             raise
@@ -110,7 +110,7 @@ def _run_locked(config: HarvestConfig, root: Path, relay: dict[str, str], report
     """The run, its lock held: every way it can end is its JSON, and (where the index can be
     written at all) its row in `runs`."""
     try:
-        archive = Archive.open(root)
+        archive = Archive.open(root, writable_checked=True)
     except InputError as error:  # archive.db is not a SQLite database
         return report.early_exit(EXIT_USAGE, "bad-archive", str(error))
     except DiskFull as error:
@@ -212,7 +212,8 @@ class Harvest:
                     Drain(self, progress).run()
 
     def _client(self) -> HttpClient:
-        """The one client; feed sources add their own host to its allowlist themselves."""
+        """The one client, for WeChat's hosts only; a feed source allows its own host for
+        its own request (`also_allow`)."""
         polite = self.config.politeness
         image_limit = (polite.image_requests_per_second, polite.image_concurrency)
         return HttpClient(
@@ -374,16 +375,3 @@ class Harvest:
 def _first_words(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def sweep_temp_files(root: Path, *, older_than: float = TEMP_MAX_AGE) -> int:
-    """Remove temporary files a killed write left (`.tmp-*.part`, older than `older_than` s)."""
-    cutoff = time.time() - older_than
-    removed = 0
-    for folder in ("articles", "images", "raw"):
-        for path in (root / folder).rglob(".tmp-*.part"):
-            with contextlib.suppress(OSError):
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
-    return removed

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from archive.terminal import terminal_safe
 from archive.times import iso_utc, now_utc
 from harvester.errors import EXIT_OK
 
@@ -38,7 +39,8 @@ class Progress:
 
     def advance(self, label: str) -> None:
         if self.bar is not None and self.task is not None:
-            self.bar.update(self.task, advance=1, description=f"harvest {label[:30]}")
+            shown = terminal_safe(label)[:30]
+            self.bar.update(self.task, advance=1, description=f"harvest {shown}")
 
 
 class Report:
@@ -58,7 +60,7 @@ class Report:
         from rich.progress import Progress as RichProgress
 
         columns = (
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # a title's `[/]` is no markup
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -69,7 +71,7 @@ class Report:
     def early_exit(self, code: int, outcome: str, message: str, **extra: Any) -> int:
         """A run that never started (bad config, a read-only or unreadable archive, another run
         holds the lock) or that a full disk stopped: one line, and the JSON."""
-        print(f"harvester: {message}", file=sys.stderr)
+        _say(f"harvester: {message}")
         if self.as_json:
             self._json(
                 {"outcome": outcome, "exit_code": code, "run_id": None, "message": message, **extra}
@@ -79,14 +81,13 @@ class Report:
     def finish(self, harvest: Harvest) -> int:
         code = harvest.exit_code
         for line in harvest.summary.failures + harvest.try_later:
-            print(f"harvester: {line}", file=sys.stderr)
+            _say(f"harvester: {line}")
         for line in harvest.warnings:
-            print(f"harvester: warning: {line}", file=sys.stderr)
+            _say(f"harvester: warning: {line}")
         if code != EXIT_OK or self.tty:
-            print(
+            _say(
                 f"harvester: harvest {harvest.outcome}: {harvest.summary.line()} "
-                f"(run {harvest.run_id}, archive {harvest.archive.root})",
-                file=sys.stderr,
+                f"(run {harvest.run_id}, archive {harvest.archive.root})"
             )
         if self.as_json:
             self._json(json_summary(harvest, code))
@@ -95,6 +96,12 @@ class Report:
     @staticmethod
     def _json(data: dict[str, Any]) -> None:
         print(json.dumps(data, ensure_ascii=False, sort_keys=True), flush=True)
+
+
+def _say(line: str) -> None:
+    """One line on stderr for people; what a page or file brought in it cannot act on a
+    terminal."""
+    print(terminal_safe(line), file=sys.stderr)
 
 
 def json_summary(harvest: Harvest, code: int) -> dict[str, Any]:

@@ -22,16 +22,18 @@ from typing import TYPE_CHECKING, TypeVar
 
 import sqlite_utils
 
-from archive.files import fsync_at_end, read_raw
+from archive.errors import IndexBusy
+from archive.files import ImageData, fsync_at_end, read_raw, sweep_temp_files
 from archive.index import begin_write, keys_with_raw_capture, record_fetch
+from archive.times import local_when
 from harvester import pipeline
 from harvester.archiver import Archive
-from harvester.errors import InputError, TryLater, is_disk_full
+from harvester.errors import InputError, TryLater, is_disk_full, unexpected
 from harvester.links import ArticleLink
 from harvester.model import Capture
 from harvester.pipeline import Rendering
-from harvester.reader import decode_source, parse_source, read_capture, read_stored_images
-from harvester.runs import NOT_ARTICLES, Summary, recorded_run
+from harvester.reader import decode_stored, parse_source, read_capture, read_stored_images
+from harvester.runs import NOT_ARTICLES, Run, Summary, recorded_run
 
 if TYPE_CHECKING:  # httpx is imported only when something is fetched: `import` starts sooner
     from harvester.http import HttpClient
@@ -60,8 +62,16 @@ def verification_message(url: str) -> str:
     retry_at = datetime.now(UTC) + RETRY_AFTER_VERIFICATION
     return (
         f"{url}: WeChat served its verification page (too many requests); stopped. "
-        f"Try again after {retry_at:%Y-%m-%d %H:%M} UTC"
+        f"Try again after {local_when(retry_at)}"
     )
+
+
+@contextlib.contextmanager
+def archive_run(archive: Archive, command: str) -> Iterator[Run]:
+    """The command's recorded run, what killed writes left in the archive swept first."""
+    with recorded_run(archive.db, command) as run:
+        sweep_temp_files(archive.root)
+        yield run
 
 
 def fetch_links(
@@ -77,7 +87,7 @@ def fetch_links(
 
     `unusable`: one line for each given link that is not one, counted as failed.
     """
-    with recorded_run(archive.db, command) as run:
+    with archive_run(archive, command) as run:
         for problem in unusable:
             run.summary.fail(problem)
         for link in links:
@@ -98,8 +108,11 @@ def archive_link(
         record_fetch(archive.db, link.url, outcome="failed", error=str(error), run_id=run_id)
         summary.fail(str(error) if link.url in str(error) else f"{link.url}: {error}")
         return
-    record_fetch(archive.db, link.url, outcome=capture.page.kind, status=200, run_id=run_id)
-    rendering = pipeline.render(capture.page, capture.raw) if capture.page.is_article else None
+    page = capture.page
+    record_fetch(
+        archive.db, link.url, outcome=page.kind, status=200, error=page.reason, run_id=run_id
+    )
+    rendering = pipeline.render(page, capture.raw) if page.is_article else None
     plan = pipeline.decide(archive, capture, rendering)
     if plan.refusal == pipeline.VERIFICATION:
         raise TryLater(verification_message(link.url))
@@ -134,13 +147,17 @@ class Prepared:
 
 
 def prepare(path: Path) -> Prepared:
+    """One file read and converted; whatever goes wrong with it is its one failure line,
+    also an error no check foresaw (in a worker it would otherwise end the import)."""
     try:
         capture = read_capture(path)
+        if not capture.page.is_article:
+            return Prepared(path, capture)
+        return Prepared(path, capture, pipeline.render(capture.page, capture.raw))
     except InputError as error:
         return Prepared(path, error=str(error))
-    if not capture.page.is_article:
-        return Prepared(path, capture)
-    return Prepared(path, capture, pipeline.render(capture.page, capture.raw))
+    except Exception as error:
+        return Prepared(path, error=unexpected(str(path), error))
 
 
 @contextlib.contextmanager
@@ -205,11 +222,18 @@ def import_paths(
 
     Files are read and converted ahead on every core while this process writes.
     """
-    with recorded_run(archive.db, "import") as run:
+    with archive_run(archive, "import") as run:
 
         def handle(item: Prepared, batch: Batch) -> None:
             progress(str(item.path))
-            import_one(archive, client, item, run.summary, batch)
+            try:
+                import_one(archive, client, item, run.summary, batch)
+            except (sqlite3.Error, IndexBusy):  # the archive's failure, not this file's
+                raise
+            except Exception as error:  # its rows were rolled back with its savepoint
+                if is_disk_full(error):  # nor can the rest be written: the run stops
+                    raise
+                run.summary.fail(unexpected(str(item.path), error))
 
         with prepared_files(list(paths)) as prepared:
             in_batches(archive.db, prepared, handle, run.summary)
@@ -300,30 +324,30 @@ def import_one(
     if plan.action == "refuse":
         summary.fail(plan.problem or str(path))
         return
-    if client is None or not plan.wanted_images:
-        images = pipeline.not_downloaded(plan)
-    else:
+    tried: dict[str, ImageData | str] = {}  # fetched or read: what the summary counts
+    if client is not None and plan.wanted_images:
         from harvester.fetching import fetch_images
 
         batch.commit()  # no write lock held while waiting on the network
-        images = fetch_images(client, plan.wanted_images)
-        summary.count_images(images)
+        tried = fetch_images(client, plan.wanted_images)
     if plan.local_images:  # stored images the file links, read from beside it (no download)
-        local = read_stored_images(path, plan.local_images)
-        summary.count_images(local)
-        images = {**images, **local}
+        tried |= read_stored_images(path, plan.local_images)
+    images = {**pipeline.not_downloaded(plan), **tried}
     batch.write()
     try:
-        summary.add(pipeline.save(archive, capture, plan, item.rendering, images))
+        outcome = pipeline.save(archive, capture, plan, item.rendering, images)
     except OSError as error:  # this article's files could not be written; the rest can
         if is_disk_full(error):  # nor can the rest: the run stops (runs.recorded_run)
             raise
         summary.fail(f"{path}: not archived: {error.strerror or error}")
+        return
+    summary.add(outcome)
+    summary.count_images(tried)
 
 
 def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summary:
     """Re-convert every article from its stored raw capture, offline; no revisions added."""
-    with recorded_run(archive.db, "rebuild") as run:
+    with archive_run(archive, "rebuild") as run:
 
         def handle(key: str, batch: Batch) -> None:
             progress(key)
@@ -334,6 +358,10 @@ def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summar
                 if is_disk_full(error):
                     raise
                 run.summary.fail(f"{key}: {error}")
+            except (sqlite3.Error, IndexBusy):  # the archive's failure, not this article's
+                raise
+            except Exception as error:
+                run.summary.fail(unexpected(key, error))
 
         in_batches(archive.db, keys_with_raw_capture(archive.db), handle, run.summary)
     return run.summary
@@ -342,8 +370,11 @@ def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summar
 def rebuild_one(archive: Archive, key: str) -> str:
     row = archive.row(key)
     assert row is not None, "keys_with_raw_capture lists archived articles"
-    raw = read_raw(archive.root, row["raw_path"])
-    page = parse_source(decode_source(raw))
+    raw = read_raw(archive.root, row["raw_path"])  # InputError names the file
+    try:
+        page = parse_source(decode_stored(raw))
+    except InputError as error:
+        raise InputError(f"{row['raw_path']}: {error}") from None
     capture = Capture(page, raw, datetime.now(UTC), key, key)
     plan = pipeline.decide_rebuild(archive, row, capture)
     if plan.action == "refuse":

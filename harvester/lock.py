@@ -7,16 +7,23 @@ after locking, so a second run can say who is running. The file itself stays (re
 flock'ed file races with a third process opening it); it is emptied on a clean release,
 so a pid left in it means the last holder was killed. flock works on local filesystems;
 on NFS use a local archive folder or wrap the job in flock(1) on a local path.
+
+The file is opened without following a symbolic link and never truncated on opening; it
+is used (locked, then emptied and given the pid) only when it is a regular file with one
+link: a `harvest.lock` someone made a link to another file is refused (exit 2), so the
+run never empties or overwrites that file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import stat
 from pathlib import Path
 
-from harvester.errors import TryLater
+from harvester.errors import InputError, TryLater
 
 LOCK_NAME = "harvest.lock"
 
@@ -31,6 +38,10 @@ class LockHeld(TryLater):
         super().__init__(f"another harvest is running ({holder}, lock {path}); try later")
 
 
+class LockRefused(InputError):
+    """`harvest.lock` is a link or not a plain file: using it could change another file."""
+
+
 class HarvestLock:
     """`with HarvestLock(folder) as lock:`; `lock.stale_pid` is the pid a killed holder
     left in the file (None when the last run released it cleanly, or there was none)."""
@@ -41,9 +52,10 @@ class HarvestLock:
         self._fd: int | None = None
 
     def acquire(self) -> HarvestLock:
-        """Take the lock or raise LockHeld naming the holder; never waits."""
+        """Take the lock or raise LockHeld naming the holder (LockRefused when the path is a
+        link or not a plain file); never waits."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = _open_lock_file(self.path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -73,6 +85,27 @@ class HarvestLock:
 
     def __exit__(self, *exc_info: object) -> None:
         self.release()
+
+
+def _open_lock_file(path: Path) -> int:
+    """A descriptor of the lock file itself, created if absent; never through a link."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise LockRefused(
+                f"{path} is a symbolic link; refusing to use it as the harvest lock (remove it)"
+            ) from None
+        raise LockRefused(
+            f"cannot open the harvest lock {path}: {error.strerror or error}"
+        ) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        os.close(fd)
+        what = "has other hard links" if stat.S_ISREG(info.st_mode) else "is not a regular file"
+        raise LockRefused(f"{path} {what}; refusing to use it as the harvest lock (remove it)")
+    return fd
 
 
 def _read_pid(fd: int) -> int | None:

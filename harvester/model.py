@@ -47,6 +47,7 @@ class Page:
     body_html: str = ""
     body_markdown: str | None = None
     status: str | None = None  # what an archived copy (the archive's own Markdown) says
+    reason: str | None = None  # why a message page's article cannot be read, when it says
     fetched_at: datetime | None = None
     seed_date: datetime | None = None  # a seed file's date: the best known until fetched
     tags: list[str] = field(default_factory=list)

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from archive.files import (
     ImageData,
@@ -67,27 +68,43 @@ class Rendering:
     body: BodyTemplate
     images: list[str]  # every image the article shows: the body's, then the cover
     content_hash: str
+    earlier_hash: str  # the same content as hashed by archives before content_hash
     remote_markdown: str  # the Markdown with every image left remote
     remote_search_body: str  # its search copy
     links: list[LinkEntry]
     raw_gzip: bytes | None
+
+    @property
+    def hashes(self) -> tuple[str, str]:
+        return self.content_hash, self.earlier_hash
 
     def markdown(self, local: Mapping[str, str]) -> str:
         """The Markdown with the images in `local` at their stored paths, the rest remote."""
         return self.body.fill(local) if local else self.remote_markdown
 
 
-def content_hash(page: Page, body: str | None = None) -> str:
-    """What makes two captures the same version: title and body, not the page's scripts.
+def content_hash(title: str | None, body: BodyTemplate) -> str:
+    """What makes two captures the same version: the title and the body as converted, each
+    image named by its host and path; not the page's HTML, so the same article captured in
+    a changed template, or with other image parameters, is the same version."""
+    identities = {url: _image_identity(url) for url in body.image_urls}
+    text = f"v2\0{title or ''}\0{body.fill(identities)}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-    `body`: a Markdown body's text with every image named as BodyTemplate names it (so a
-    file that links its stored images otherwise is still the same version).
-    """
-    if body is None:
+
+def earlier_content_hash(page: Page, markdown: str | None) -> str:
+    """The hash archives made before content_hash: of the body's HTML (or of a Markdown body
+    with its images left remote), so an article archived then is still the same version."""
+    if markdown is None:
         text = f"{page.title or ''}\0{page.body_html}"
     else:
-        text = f"{page.title or ''}\0markdown\0{body}"
+        text = f"{page.title or ''}\0markdown\0{markdown}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _image_identity(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.netloc.lower()}{parts.path}" if parts.netloc else url
 
 
 def render(page: Page, raw: bytes | None) -> Rendering:
@@ -99,7 +116,6 @@ def render(page: Page, raw: bytes | None) -> Rendering:
     markdown = page.body_markdown
     body = convert_template(page.body_html) if markdown is None else markdown_template(markdown)
     remote = body.fill()
-    hashed = content_hash(page) if markdown is None else content_hash(page, remote)
     images = list(dict.fromkeys(body.image_urls))
     if page.cover and page.cover not in images:
         images.append(page.cover)
@@ -108,7 +124,8 @@ def render(page: Page, raw: bytes | None) -> Rendering:
     return Rendering(
         body,
         images,
-        hashed,
+        content_hash(page.title, body),
+        earlier_content_hash(page, None if markdown is None else remote),
         remote,
         search_copy(remote),
         links,
@@ -169,13 +186,14 @@ def decide(archive: Archive, capture: Capture, rendering: Rendering | None) -> P
     key, take_over, current = choice.key, choice.take_over, choice.row
     if not page.is_article:
         if current is None:
+            why = f" ({page.reason})" if page.reason else ""
             return refuse(
-                NEVER_ARCHIVED, f"{origin}: {page.kind} page; the article was never archived"
+                NEVER_ARCHIVED, f"{origin}: {page.kind} page{why}; the article was never archived"
             )
         return Plan("status", key, take_over=take_over, md_path=current["md_path"] or "")
     if key is None or rendering is None:
         return refuse(NO_KEY, f"{origin}: the page names no article")
-    same = current is not None and current["content_hash"] == rendering.content_hash
+    same = current is not None and current["content_hash"] in rendering.hashes
     captures = (first_fetch(current), page.fetched_at, capture.fetched_at)
     first = min(moment for moment in captures if moment is not None)
     md_path = (current or {}).get("md_path") or article_relpath(
@@ -302,6 +320,7 @@ def _save_article(
             key=key,
             md_path=plan.md_path,
             content_hash=rendering.content_hash,
+            earlier_hash=rendering.earlier_hash,
             body_text=body,
             raw_path=raw_path,
             fetched_at=capture.fetched_at,
@@ -324,7 +343,13 @@ def _rerender(archive: Archive, page: Page, plan: Plan, rendering: Rendering) ->
     body = rendering.markdown(local)
     text = render_article(page, body, status=plan.status)
     written = write_file(archive.root, plan.md_path, text.encode("utf-8"))
-    changed = update_rendering(archive.db, plan.key, md_path=plan.md_path, body_text=body)
+    changed = update_rendering(
+        archive.db,
+        plan.key,
+        md_path=plan.md_path,
+        body_text=body,
+        content_hash=rendering.content_hash,
+    )
     return "updated" if written or changed else "unchanged"
 
 

@@ -39,6 +39,18 @@ def decode_source(data: bytes) -> str:
     raise InputError("not UTF-8 text and no usable <meta charset>")
 
 
+def decode_stored(data: bytes) -> str:
+    """Text of a raw capture the archive stored: read as decode_source reads a file, but
+    a byte that is not UTF-8 becomes U+FFFD, as it did when the page was fetched (one bad
+    byte must not keep an archived page from being rebuilt, ever)."""
+    try:
+        return decode_source(data)
+    except InputError:
+        if not data.strip():
+            raise
+    return data.decode("utf-8", errors="replace")
+
+
 def looks_like_page(text: str) -> bool:
     """Whether text without front matter is a served page (or a piece of one), not a
     plain document."""

@@ -2,7 +2,8 @@
 
 Every command that archives (fetch, import, rebuild, harvest) runs inside recorded_run,
 so each leaves one row saying how it ended, even when it was stopped (Ctrl-C, or SIGTERM
-from systemd or a shutdown) or crashed.
+from systemd or a shutdown) or crashed. A process killed outright (SIGKILL, OOM, power
+cut) cannot close its row: the next command to start marks it "interrupted".
 """
 
 from __future__ import annotations
@@ -19,8 +20,16 @@ from typing import Any
 import sqlite_utils
 
 from archive.errors import IndexBusy
-from archive.index import finish_run, index_path, start_run, waiting_up_to
+from archive.index import (
+    finish_run,
+    index_path,
+    mark_run_interrupted,
+    running_runs,
+    start_run,
+    waiting_up_to,
+)
 from harvester.errors import DiskFull, TryLater, is_disk_full
+from harvester.lock import pid_alive
 
 SUMMARY_ORDER = ("new", "updated", "unchanged", "deleted", "failed")
 ARCHIVED = ("new", "updated", "unchanged", "deleted")
@@ -117,11 +126,13 @@ class Run:
 def recorded_run(
     db: sqlite_utils.Database, command: str, summary: Summary | None = None
 ) -> Iterator[Run]:
-    """A `runs` row for the block, closed however the block ends. A full disk ends it with
-    DiskFull, saying how many articles were archived before; an index another command keeps
-    locked with IndexBusy, the run recorded as `busy` if it can be at all."""
+    """A `runs` row for the block, closed however the block ends (and the rows of runs
+    killed before it closed, see close_abandoned_runs). A full disk ends it with DiskFull,
+    saying how many articles were archived before; an index another command keeps locked
+    with IndexBusy, the run recorded as `busy` if it can be at all."""
     run = Run(0, summary or Summary())
     try:
+        close_abandoned_runs(db)
         run.id = start_run(db, command)
     except sqlite3.Error as error:
         if is_disk_full(error):
@@ -174,6 +185,19 @@ def record_busy(
             run.id = start_run(db, command)
         _close(db, run, "busy", str(busy))
         busy.run_id = run.id
+
+
+def close_abandoned_runs(db: sqlite_utils.Database) -> list[int]:
+    """Runs still "running" whose process is gone (killed by SIGKILL, the OOM killer, a
+    power cut) become "interrupted"; their ids. A run of a live process is left alone."""
+    closed = []
+    for row in running_runs(db):
+        if pid_alive(row["pid"]):
+            continue
+        message = f"interrupted: process {row['pid']} ended before finishing the run (killed?)"
+        if mark_run_interrupted(db, row["id"], message):
+            closed.append(row["id"])
+    return closed
 
 
 def _close(db: sqlite_utils.Database, run: Run, outcome: str, message: str | None) -> None:

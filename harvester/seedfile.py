@@ -31,6 +31,7 @@ from archive.kinds import ARTICLE_KINDS, STATUSES
 from archive.times import parse_time
 from harvester.errors import InputError
 from harvester.links import LinkError, parse_link
+from harvester.mdbody import safe_markdown
 from harvester.model import Page
 from harvester.page.text import readable
 
@@ -146,7 +147,7 @@ def parse_archive_file(text: str) -> Page:
         paid=meta.get("paid") is True,
         source_url=_text(meta.get("source_url")),
         shared_url=_text(meta.get("shared_url")),
-        body_markdown=body + "\n" if body else "",  # as the converter ends a body
+        body_markdown=safe_markdown(body) + "\n" if body else "",  # as the converter ends one
         status=status if status in STATUSES else "live",
         fetched_at=parse_time(meta.get("fetched")) or dated,
         seed_date=None if published else dated,  # the date a seed gave, as the file kept it
@@ -166,7 +167,7 @@ def _shortcode(match: re.Match[str]) -> str:
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, (dict, list)):
         return None
-    return str(value).strip() or None
+    return readable(str(value)).strip() or None
 
 
 def _texts(value: Any) -> list[str]:
@@ -178,7 +179,7 @@ def _front_matter(block: str) -> dict[str, str]:
     """Key → raw value text; a value may continue on the following lines (`tags: [`)."""
     values: dict[str, str] = {}
     current = None
-    for line in block.splitlines():
+    for line in block.replace("\r\n", "\n").split("\n"):  # not splitlines(): U+0085 is no line end
         match = KEY_LINE.match(line)
         if match and not line.startswith((" ", "\t")):
             current = match.group(1)

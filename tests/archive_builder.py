@@ -83,6 +83,8 @@ SEARCHES: dict[str, set[str]] = {
 }
 
 
+ONE_KEY = f"{BIZ1}:2247483999:1"  # build_one_article_archive's article
+
 RANKED_QUERY = "研究"
 RANKED_COUNT = 120  # more than two pages of /-/search (50 a page)
 BIZ3 = "MzI0NjgxMzU3OQ=="
@@ -175,6 +177,22 @@ def build_ranked_archive(root: Path, count: int = RANKED_COUNT) -> BuiltArchive:
             body = RANKED_QUERY * times + "文字" * (count - times) + "。\n"
             md_path, body = _write(built, page, key, lambda rel, body=body: body)
             _save(db, page, key, md_path, body, "v1")
+    finally:
+        db.close()
+    return built
+
+
+def build_one_article_archive(root: Path, *, title: str, account: str, body: str) -> BuiltArchive:
+    """An archive of one article (key ONE_KEY) whose title, account and body are as given,
+    written straight to the index as an older version (or another writer) could have."""
+    root.mkdir(parents=True, exist_ok=True)
+    built = BuiltArchive(root)
+    published = datetime(2026, 1, 26, 8, 0, tzinfo=CHINA)
+    page = _page(ONE_KEY, account, published, datetime(2026, 2, 1, 3, 0, tzinfo=UTC), title=title)
+    db = open_index(root / "archive.db")
+    try:
+        md_path, body = _write(built, page, ONE_KEY, lambda rel: body)
+        _save(db, page, ONE_KEY, md_path, body, "v1")
     finally:
         db.close()
     return built
@@ -390,11 +408,24 @@ class Server:
         return self.process.returncode
 
 
-def harvester(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def harvester(
+    *args: str, timeout: float = 60, stdin: str | None = None
+) -> subprocess.CompletedProcess:
     """Run the harvester command line (stdout piped: not a terminal)."""
     return subprocess.run(
-        [*HARVESTER, *args], capture_output=True, text=True, timeout=timeout, check=False
+        [*HARVESTER, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
+
+
+def cli(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    """The command line as a user runs it, in its own process: exit code, stdout, stderr."""
+    done = harvester(*args, stdin=stdin)
+    return done.returncode, done.stdout, done.stderr
 
 
 @contextlib.contextmanager

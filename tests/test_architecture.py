@@ -17,6 +17,7 @@ PURE = [
     "archive/frontmatter.py",
     "archive/names.py",
     "archive/svg.py",
+    "archive/terminal.py",
     "archive/times.py",
     "harvester/document.py",
     "harvester/htmltree.py",

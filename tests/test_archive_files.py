@@ -10,9 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from archive.errors import InputError
 from archive.files import (
     StoredImage,
     fsync_at_end,
+    identify_image,
     read_raw,
     resolve_inside,
     sniff_image,
@@ -21,7 +23,7 @@ from archive.files import (
     write_atomic,
     write_file,
 )
-from archive.names import article_relpath, safe_component
+from archive.names import article_relpath, safe_component, taxonomy_term
 
 KEY = "MzA3MDM3NjE5NA==:2247483650:1"
 KEY_HASH = hashlib.sha256(KEY.encode()).hexdigest()[:8]
@@ -101,6 +103,41 @@ def test_safe_component_is_always_one_safe_component(name):
     assert not result.startswith((".", "-"))
     assert result not in (".", "..")
     assert all(ch.isprintable() for ch in result)
+
+
+# --- taxonomy_term ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("term", ["..", ".", "", " . . ", None])
+def test_a_taxonomy_term_of_dots_alone_is_none(term):
+    assert taxonomy_term(term) is None
+
+
+@pytest.mark.parametrize(
+    ("term", "kept"),
+    [
+        ("../../etc", "..-..-etc"),
+        ("a/b\\c", "a-b-c"),
+        ("/", "-"),
+        (" Go  夜读 ", "Go 夜读"),
+        ("C#", "C#"),
+    ],
+)
+def test_a_taxonomy_term_nests_no_folder_and_keeps_the_rest(term, kept):
+    assert taxonomy_term(term) == kept
+
+
+def test_a_long_taxonomy_term_is_cut_on_a_character_boundary():
+    assert taxonomy_term("长" * 100) == "长" * 33
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=300))
+def test_a_taxonomy_term_is_always_one_bounded_folder_name(text):
+    term = taxonomy_term(text)
+    assert term is None or (
+        len(term.encode("utf-8")) <= 100 and not {"/", "\\"} & set(term) and term.strip(". ") != ""
+    )
 
 
 # --- article_relpath --------------------------------------------------------
@@ -318,6 +355,39 @@ def test_store_image_uses_content_not_url_for_name_and_reads_size(tmp_path):
     assert (tmp_path / stored.relpath).read_bytes() == data
 
 
+def noisy_image(fmt: str, **options) -> bytes:
+    """An image whose data does not compress to nothing, so cutting it loses pixels."""
+    buffer = io.BytesIO()
+    Image.effect_noise((64, 48), 64).convert("RGB").save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options", "ext"),
+    [
+        ("JPEG", {}, "jpg"),
+        ("JPEG", {"progressive": True}, "jpg"),
+        ("PNG", {}, "png"),
+        ("GIF", {}, "gif"),
+        ("WEBP", {}, "webp"),
+    ],
+    ids=["jpeg", "progressive-jpeg", "png", "gif", "webp"],
+)
+def test_an_image_cut_short_is_not_an_image_we_store(tmp_path, fmt, options, ext):
+    whole = noisy_image(fmt, **options)
+    assert identify_image(whole).width == 64
+    with pytest.raises(ValueError) as refused:
+        store_image(tmp_path, whole[: len(whole) * 2 // 3])
+    assert str(refused.value).startswith(f"a truncated or damaged image ({ext}: ")
+    assert not (tmp_path / "images").exists()
+
+
+def test_an_image_too_large_to_read_through_is_measured_by_its_header(monkeypatch):
+    monkeypatch.setattr("PIL.Image.MAX_IMAGE_PIXELS", 100)  # 64 x 48 is a "bomb" now
+    image = identify_image(noisy_image("PNG"))
+    assert (image.ext, image.width, image.height) == ("png", None, None)
+
+
 def test_an_svg_that_could_run_code_is_not_an_image_we_store(tmp_path):
     svg = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'
     with pytest.raises(ValueError) as refused:
@@ -366,6 +436,28 @@ def test_store_raw_path_layout_and_gzip(tmp_path):
 def test_read_raw_round_trips(tmp_path):
     relpath = store_raw(tmp_path, "biz", "1", "2", FETCHED, HTML)
     assert read_raw(tmp_path, relpath) == HTML
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (lambda blob: blob[:-20], "truncated (its gzip stream ends early)"),
+        (lambda blob: b"<html>", "damaged, not a gzip stream (Not a gzipped file (b'<h'))"),
+    ],
+    ids=["truncated", "not-gzip"],
+)
+def test_read_raw_names_a_damaged_capture(tmp_path, damage, problem):
+    relpath = store_raw(tmp_path, "biz", "1", "2", FETCHED, HTML)
+    (tmp_path / relpath).write_bytes(damage((tmp_path / relpath).read_bytes()))
+    with pytest.raises(InputError) as error:
+        read_raw(tmp_path, relpath)
+    assert str(error.value) == f"{relpath}: {problem}"
+
+
+def test_read_raw_names_a_missing_capture(tmp_path):
+    with pytest.raises(InputError) as error:
+        read_raw(tmp_path, "raw/biz/1_2/gone.html.gz")
+    assert str(error.value) == "raw/biz/1_2/gone.html.gz: cannot read: No such file or directory"
 
 
 def test_store_raw_makes_biz_safe(tmp_path):

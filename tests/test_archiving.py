@@ -12,6 +12,8 @@ import pytest
 from fakewechat import FakeWeChat, make_article_html
 
 from harvester.cli import main
+from harvester.page import parse_page
+from harvester.pipeline import earlier_content_hash
 
 BIZ = "MzkxMTAwMDAwMQ=="
 SN = "0123456789abcdef0123456789abcdef"
@@ -117,6 +119,61 @@ def test_changed_article_adds_a_revision_and_keeps_the_old_raw_page(served, arch
     assert "作者修改了这一段。" in body
 
 
+TEMPLATE_2025 = "<p><span leaf>神经再生是一个复杂的过程。</span></p>"
+TEMPLATE_2026 = (
+    '<section style="margin: 0px;" data-role="outer"><p style="text-align: justify;">'
+    '<span leaf="" data-pm-slice="1 1 []">神经再生是一个复杂的过程。</span></p></section>'
+)
+
+
+def test_the_same_article_in_a_changed_template_adds_no_revision(served, archive, capsys):
+    """Other wrappers and attributes around the same text, the image with other parameters."""
+    image = image_url("tpl")
+    again = image.replace("?wx_fmt=png", "?wx_fmt=png&tp=webp&wxfrom=5")
+    for url, body in ((image, TEMPLATE_2025), (again, TEMPLATE_2026)):
+        served.add_image(url)
+        page = make_article_html("模板变了", "神经科学", BIZ, 121, 1, SN, CT, body, [url])
+        link = served.add_article(BIZ, 121, 1, SN, page)
+        code, out, _ = harvester(capsys, "fetch", link, "--refresh", "--archive", str(archive))
+    assert code == 0
+    assert out.startswith("0 new, 0 updated, 1 unchanged, 0 deleted, 0 failed")
+    assert query(archive, "SELECT revision_count FROM articles") == [(1,)]
+
+
+def test_an_article_hashed_as_before_is_still_the_same_version(served, archive, capsys):
+    url = add_article(served, 122, images=())
+    harvester(capsys, "fetch", url, "--archive", str(archive))
+    [(now,)] = query(archive, "SELECT content_hash FROM articles")
+    page = parse_page(
+        make_article_html(
+            "神经修复与再生",
+            "神经科学",
+            BIZ,
+            122,
+            1,
+            SN,
+            CT,
+            "<p><span leaf>神经再生是一个复杂的过程。</span></p>",
+        )
+    )
+    with sqlite3.connect(archive / "archive.db") as db:  # as archived before 2026-12
+        db.execute("UPDATE articles SET content_hash = ?", [earlier_content_hash(page, None)])
+    code, out, _ = harvester(capsys, "fetch", url, "--refresh", "--archive", str(archive))
+    assert (code, out.split(" (")[0]) == (0, "0 new, 0 updated, 1 unchanged, 0 deleted, 0 failed")
+    assert query(archive, "SELECT content_hash, revision_count FROM articles") == [(now, 1)]
+
+
+def test_rebuild_gives_an_article_hashed_as_before_its_hash_silently(served, archive, capsys):
+    url = add_article(served, 123, images=())
+    harvester(capsys, "fetch", url, "--archive", str(archive))
+    [(now,)] = query(archive, "SELECT content_hash FROM articles")
+    with sqlite3.connect(archive / "archive.db") as db:
+        db.execute("UPDATE articles SET content_hash = 'an earlier hash'")
+    code, out, _ = harvester(capsys, "rebuild", "--archive", str(archive))
+    assert (code, out.split(" (")[0]) == (0, "0 new, 0 updated, 1 unchanged, 0 deleted, 0 failed")
+    assert query(archive, "SELECT content_hash, revision_count FROM articles") == [(now, 1)]
+
+
 def test_article_deleted_since_archived_is_marked_and_keeps_its_content(served, archive, capsys):
     url = add_article(served, 105, images=())
     harvester(capsys, "fetch", url, "--archive", str(archive))
@@ -163,6 +220,20 @@ def test_deleted_page_for_an_unknown_article_is_a_named_failure(served, archive,
     code, _, err = harvester(capsys, "fetch", url, "--archive", str(archive))
     assert code == 1
     assert err == f"harvester: {url}: deleted page; the article was never archived\n"
+
+
+def test_a_message_page_that_says_why_is_named_with_its_reason(served, archive, capsys):
+    served.fault("/s", "unavailable", text="根据作者隐私设置，无法查看该内容")
+    url = f"https://mp.weixin.qq.com/s?__biz={BIZ}&mid=109&idx=1&sn={SN}"
+    code, _, err = harvester(capsys, "fetch", url, "--archive", str(archive))
+    assert code == 1
+    assert err == (
+        f"harvester: {url}: unavailable page (hidden by the author's privacy settings); "
+        "the article was never archived\n"
+    )
+    assert query(archive, "SELECT outcome, error FROM fetches") == [
+        ("unavailable", "hidden by the author's privacy settings")
+    ]
 
 
 def test_verification_page_stops_the_run_with_exit_75_and_archives_nothing(served, archive, capsys):
@@ -417,6 +488,26 @@ def test_import_names_an_article_it_cannot_write_and_keeps_the_others(archive, c
     assert out.startswith("2 new, 0 updated, 0 unchanged, 0 deleted, 1 failed")
     keys = query(archive, "SELECT key FROM articles ORDER BY key")
     assert keys == [("s:WRT001",), ("s:WRT003",)]
+
+
+def test_the_images_of_an_article_that_could_not_be_written_are_not_counted(
+    served, archive, capsys, tmp_path
+):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    served.add_image(image_url("kept"))
+    served.add_image(image_url("lost"))
+    seed_file(folder, "第一篇", "WRT011", ("kept",))
+    blocked = seed_file(folder, "第二篇", "WRT012", ("lost",))
+    scout = tmp_path / "scout"
+    harvester(capsys, "import", str(blocked), "--no-images", "--archive", str(scout))
+    [(md_path,)] = query(scout, "SELECT md_path FROM articles")
+    (archive / md_path).mkdir(parents=True)
+    code, out, _ = harvester(capsys, "import", str(folder), "--archive", str(archive))
+    assert code == 1
+    assert out.split(" (")[0] == (
+        "1 new, 0 updated, 0 unchanged, 0 deleted, 1 failed; images: 1 stored, 0 missing"
+    )
 
 
 def test_fetched_page_later_met_as_seed_file_is_the_same_article(served, archive, capsys, tmp_path):

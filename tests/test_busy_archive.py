@@ -140,6 +140,43 @@ def test_an_import_downloading_images_lets_other_commands_write_meanwhile(
     assert out.startswith("2 new, 0 updated")
 
 
+def test_an_import_that_finds_the_archive_busy_after_a_download_stops_with_try_later(
+    served, archive, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HARVESTER_BUSY_SECONDS", "1")
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    seed_file(seeds, "A先存", "IMGC01", ())  # committed before B's image downloads
+    served.add_image(image_url("late"))
+    seed_file(seeds, "B晚图", "IMGD02", ("late",))
+    served.fault("/mmbiz_png/late/", "slow", seconds=5.0)
+    open_index(archive / "archive.db").close()
+    importing = subprocess.Popen(
+        [*HARVESTER, "import", str(seeds), "--archive", str(archive)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not any("/mmbiz_png/late/" in path for path in served.paths()):
+            assert time.monotonic() < deadline and importing.poll() is None
+            time.sleep(0.05)
+        # Still writing when B is to be saved (after 5 s), done before recording the run
+        # as busy has waited its 10 s more.
+        with writer_holding(archive, 9.0):
+            out, err = importing.communicate(timeout=60)
+    finally:
+        importing.kill()
+        importing.wait()
+    # The archive's failure, not B's: no "B: failed: IndexBusy" line, no summary.
+    line = busy_line(archive, 1)
+    assert (importing.returncode, out, err) == (75, "", f"harvester: {line}\n")
+    assert runs(archive) == [(1, "import", "busy", line)]
+    with contextlib.closing(sqlite3.connect(archive / "archive.db")) as db:
+        assert db.execute("SELECT title FROM articles").fetchall() == [("A先存",)]
+
+
 @pytest.mark.parametrize(
     ("value", "problem"), [("0", "must be a number greater than 0"), ("soon", "not a number")]
 )

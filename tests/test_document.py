@@ -93,3 +93,8 @@ def test_byline_escapes_markdown_in_titles_so_it_reads_as_written():
 def test_byline_leaves_underscores_inside_words_alone():
     text = render_article(sample_page(title="复现_单分组 _x"), "")
     assert "复现_单分组 \\_x by Neuronlink\n" in text
+
+
+def test_a_nul_in_the_body_is_written_as_the_replacement_character():
+    text = render_article(sample_page(), "坏\x00字\n")
+    assert "\x00" not in text and "坏\ufffd字\n" in text

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 import pytest
+import yaml
 
 from archive.frontmatter import split_front_matter, with_field, write_front_matter, yaml_value
 
@@ -48,3 +49,23 @@ def test_with_field_changes_one_field_and_keeps_the_rest_as_written():
 def test_with_field_refuses_a_file_without_front_matter():
     with pytest.raises(ValueError, match="no front matter"):
         with_field("正文\n", "status", "deleted")
+
+
+# DEL, the C1 controls, the noncharacters U+FFFE/U+FFFF and lone surrogates: what a hostile
+# title, account or author can hold, none of which YAML (or Hugo) reads as it is.
+HOSTILE_CHARACTERS = ["\x7f", *map(chr, range(0x80, 0xA0)), "\ufffe", "\uffff"]
+SURROGATES = ["\ud800", "\udbff", "\udc00", "\udfff"]
+
+
+@pytest.mark.parametrize("character", HOSTILE_CHARACTERS, ids=lambda c: f"U+{ord(c):04X}")
+def test_a_hostile_character_is_escaped_and_pyyaml_reads_it_back(character):
+    fields = {"title": f"标{character}题", "account": f"{character}号", "author": character}
+    text = write_front_matter(fields)
+    assert character not in text and f"\\u{ord(character):04x}" in text
+    assert yaml.safe_load(text.removeprefix("---\n").removesuffix("---\n")) == fields
+
+
+@pytest.mark.parametrize("surrogate", SURROGATES, ids=lambda c: f"U+{ord(c):04X}")
+def test_a_lone_surrogate_is_written_as_the_replacement_character(surrogate):
+    text = write_front_matter({"title": f"标{surrogate}题", "tags": [surrogate]})
+    assert text == '---\ntitle: "标\ufffd题"\ntags: ["\ufffd"]\n---\n'

@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from archive_builder import harvester
 from fakewechat import FakeWeChat, album_item, make_article_html
 
+from archive.files import sweep_temp_files
 from archive.index import open_index
 from harvester.cli import main
-from harvester.harvest import sweep_temp_files
 from harvester.harvest_config import Politeness, load_config, politeness_from_env
 from harvester.queue import HarvestQueue
 
@@ -467,6 +468,45 @@ def test_rate_limited_feed_host_skips_that_source_and_the_others_still_run(
     assert served.requests == []
 
 
+def feed_xml(links: list[str]) -> str:
+    items = "".join(
+        f"<item><title>第{n}条</title><link>{link.replace('&', '&amp;')}</link></item>"
+        for n, link in enumerate(links, start=1)
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    )
+
+
+def test_the_feed_host_is_allowed_for_the_feed_only_not_for_its_articles_images_or_redirects(
+    served, archive, tmp_path, capsys
+):
+    with FakeWeChat() as feed_host:  # 127.0.0.1 too, on its own port: no relay's base
+        image = f"{feed_host.base_url}/mmbiz_png/onfeedhost/640?wx_fmt=png"
+        feed_host.add_image(image, host=None)
+        page = make_article_html("图在订阅源主机上", "神经科学", BIZ, 1700, 1, SN, CT, "", [image])
+        with_image = served.add_article(BIZ, 1700, 1, SN, page)
+        moved = add_article(feed_host, 1701).replace("https://mp.weixin.qq.com", feed_host.base_url)
+        served.fault("https://mp.weixin.qq.com/s/FeedHostHop", "redirect", location=moved)
+        items = [with_image, "https://mp.weixin.qq.com/s/FeedHostHop"]
+        feed_host.add_route("/feed.xml", feed_xml(items), "application/rss+xml")
+        feed = f'[[sources]]\nkind = "feed"\nurl = "{feed_host.base_url}/feed.xml"\n'
+        code, out, err = harvest(capsys, write_config(tmp_path, feed))
+        asked = [request.path for request in feed_host.requests]
+    assert asked == ["/feed.xml"]
+    assert (code, out) == (1, "")
+    assert mids(archive) == ["1700"]
+    refused = f"{image}: host '127.0.0.1' is not an allowed WeChat host"
+    assert query(archive, "SELECT url, error FROM article_images") == [(image, refused)]
+    assert err == (
+        "harvester: https://mp.weixin.qq.com/s/FeedHostHop: redirected to "
+        f"{moved}, refused: host '127.0.0.1' is not an allowed WeChat host\n"
+        "harvester: harvest partial: 1 new, 0 updated, 0 unchanged, 0 deleted, 1 failed, "
+        "2 enqueued, 0 skipped; images: 0 stored, 1 missing "
+        f"(run 1, archive {archive})\n"
+    )
+
+
 # --------------------------------------------------------------------------- lock and runs
 
 
@@ -516,6 +556,44 @@ def test_stale_lock_from_a_killed_run_is_taken_over(served, archive, tmp_path, c
     assert (code, err) == (0, "")
     assert mids(archive) == ["1610"]
     assert (archive / "harvest.lock").read_text() == ""
+
+
+def test_a_harvest_lock_that_is_a_symbolic_link_is_refused_and_its_target_kept(
+    served, archive, tmp_path
+):
+    config = write_config(tmp_path, urls_source(tmp_path, [add_article(served, 1615)]))
+    archive.mkdir()
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me\n")
+    lock = archive / "harvest.lock"
+    lock.symlink_to(target)
+    result = harvester("harvest", "--config", str(config), "--archive", str(archive))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"harvester: {lock} is a symbolic link; refusing to use it as the harvest lock "
+        "(remove it)\n"
+    )
+    assert target.read_text() == "keep me\n"
+    assert served.requests == []
+
+
+def test_a_harvest_lock_with_another_hard_link_is_refused_and_left_as_it_is(
+    served, archive, tmp_path, capsys
+):
+    config = write_config(tmp_path, urls_source(tmp_path, [add_article(served, 1616)]))
+    archive.mkdir()
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me\n")
+    lock = archive / "harvest.lock"
+    os.link(target, lock)
+    code, out, err = harvest(capsys, config, "--json")
+    assert code == 2
+    assert json.loads(out)["outcome"] == "bad-lock"
+    assert err == (
+        f"harvester: {lock} has other hard links; refusing to use it as the harvest lock "
+        "(remove it)\n"
+    )
+    assert target.read_text() == "keep me\n"
 
 
 def test_runs_left_running_by_a_killed_harvest_are_marked_interrupted(

@@ -325,18 +325,29 @@ def test_forbidden_host_refused_before_any_request(fake_wechat) -> None:
     assert fake_wechat.requests == []
 
 
-def test_allow_host_admits_a_configured_host_without_a_wechat_referer(fake_wechat) -> None:
+def test_also_allow_admits_a_configured_host_for_that_request_only_without_a_referer(
+    fake_wechat,
+) -> None:
     fake_wechat.add_route("https://rss.example/feed.xml", "<rss/>", "application/rss+xml")
     relay = {**fake_wechat.relay, "rss.example": fake_wechat.base_url}
     with client_for(fake_wechat, relay=relay) as client:
+        response = client.get(
+            "https://rss.example/feed.xml", kind="api", also_allow=["RSS.example"]
+        )
         with pytest.raises(ForbiddenHost):
             client.get("https://rss.example/feed.xml", kind="api")
-        client.allow_host("RSS.example")
-        response = client.get("https://rss.example/feed.xml", kind="api")
     assert response.text == "<rss/>"
     [request] = fake_wechat.requests
     assert request.headers["x-forwarded-host"] == "rss.example"
     assert "referer" not in request.headers
+
+
+def test_also_allow_covers_that_requests_redirects_only_to_allowed_hosts(fake_wechat) -> None:
+    fake_wechat.fault("/feed.xml", "redirect", location="https://evil.example/feed.xml")
+    relay = {**fake_wechat.relay, "rss.example": fake_wechat.base_url}
+    with client_for(fake_wechat, relay=relay) as client, pytest.raises(ForbiddenRedirect):
+        client.get("https://rss.example/feed.xml", kind="api", also_allow=["rss.example"])
+    assert [request.path for request in fake_wechat.requests] == ["/feed.xml"]
 
 
 def test_non_http_scheme_refused(fake_wechat) -> None:

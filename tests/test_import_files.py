@@ -192,6 +192,28 @@ def test_the_archives_own_markdown_imports_back_as_the_same_articles(
     assert markdown_files(again) == markdown_files(archive)
 
 
+def test_raw_html_and_script_links_in_an_imported_markdown_file_are_archived_as_text(
+    archive, capsys, tmp_path
+):
+    url = f"https://mp.weixin.qq.com/s?__biz={BIZ}&mid=305&idx=1&sn=0123456789abcdef"
+    own = write(
+        tmp_path / "own" / "hostile.md",
+        f'---\ntitle: "手写"\ndate: 2026-01-21T08:00:00+08:00\naccount: "账号"\n'
+        f'wechat_url: "{url}"\n---\n手写 by 账号\n------\n\n'
+        '正文 <img src=x onerror="alert(1)"> 和 `<b>代码</b>`\n\n'
+        "<script>alert(2)</script>\n\n[点我](java&#x09;script:alert(3))\n\n"
+        f"---\n\n[原文链接]({url})\n",
+    )
+    code, _, err = harvester(capsys, "import", str(own), "--no-images", "--archive", str(archive))
+    assert (code, err) == (0, "")
+    [markdown] = markdown_files(archive).values()
+    body = markdown.decode().split("------\n\n")[1].split("\n\n---\n")[0]
+    assert body == (
+        '正文 &lt;img src=x onerror="alert(1)"> 和 `<b>代码</b>`\n\n'
+        "&lt;script>alert(2)&lt;/script>\n\n\\[点我\\](java&#x09;script:alert(3))"
+    )
+
+
 def test_an_archived_copy_whose_image_is_gone_is_archived_with_the_image_missing(
     served, archive, capsys, tmp_path
 ):

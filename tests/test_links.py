@@ -402,3 +402,17 @@ def test_canonical_url_round_trips_to_the_same_key(biz_bytes, mid, idx, sn):
     assert parsed.key == f"{biz}:{mid}:{idx}"
     assert (parsed.biz, parsed.mid, parsed.idx, parsed.sn) == (biz, mid, idx, sn)
     assert parsed.url == canonical_url(biz, mid, idx, sn)
+
+
+def test_a_link_carrying_a_poc_token_is_the_same_article():
+    plain = parse_link(f"https://mp.weixin.qq.com/s?__biz={BIZ}&mid=2247483650&idx=1&sn={SN}")
+    tokened = parse_link(
+        f"https://mp.weixin.qq.com/s?__biz={BIZ}&mid=2247483650&idx=1&sn={SN}"
+        "&poc_token=HPx1abcdEF-gh_ij"
+    )
+    short = parse_link("https://mp.weixin.qq.com/s/Xy_Z-0123456789ab?poc_token=HEcyM2mj")
+    assert (tokened.key, tokened.url) == (plain.key, plain.url)
+    assert (short.key, short.url) == (
+        "s:Xy_Z-0123456789ab",
+        "https://mp.weixin.qq.com/s/Xy_Z-0123456789ab",
+    )

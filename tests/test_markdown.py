@@ -854,3 +854,28 @@ def test_mutated_wechat_body_converts_without_error(position, cut, insert):
     mutated = WECHAT_BODY[:position] + insert + WECHAT_BODY[position + cut :]
     check_output(html_to_markdown(mutated))
     image_urls(mutated)
+
+
+@pytest.mark.parametrize(
+    "chrome",
+    [
+        '<div id="js_novel_card"><p>小说阅读器</p><p>继续阅读</p></div>',
+        '<div id="js_pc_qr_code"><p>微信扫一扫</p></div>',
+        '<div id="wx_stream_article_slide_tip">向上滑动看下一个</div>',
+        '<div id="js_minipro_dialog"><p>打开小程序</p></div>',
+        '<button id="js_a11y_like_btn">赞</button><span class="js_a11y_comma">，</span>',
+        '<div id="js_article_bottom_bar"><p>写留言</p></div>',
+    ],
+)
+def test_page_chrome_inside_a_body_never_enters_the_markdown(chrome):
+    assert html_to_markdown(f"<p>正文。</p>{chrome}") == "正文。\n"
+
+
+def test_avatars_and_data_uri_icons_are_never_content_images():
+    body = (
+        '<p><img src="https://wx.qlogo.cn/mmhead/Q3auHgzwzM6NFe/0">'
+        '<img src="data:image/svg+xml,%3Csvg%3E%3C/svg%3E">'
+        '<img data-src="https://mmbiz.qpic.cn/mmbiz_png/kept/640?wx_fmt=png"></p>'
+    )
+    assert image_urls(body) == ["https://mmbiz.qpic.cn/mmbiz_png/kept/640?wx_fmt=png"]
+    assert html_to_markdown(body) == "![](https://mmbiz.qpic.cn/mmbiz_png/kept/640?wx_fmt=png)\n"

@@ -717,6 +717,30 @@ def test_blank_author_is_none():
     assert parse_page(article_page(script=script)).author is None
 
 
+@pytest.mark.parametrize(
+    ("meta", "author"),
+    [
+        ('<em class="rich_media_meta rich_media_meta_text">原创：</em>'
+         '<em class="rich_media_meta rich_media_meta_text">张三</em>', "张三"),
+        ('<em class="rich_media_meta rich_media_meta_text">原创： 李四</em>', "李四"),
+    ],
+)  # fmt: skip
+def test_the_2018_templates_original_label_is_not_the_author(meta, author):
+    script = METADATA_SCRIPT.replace('var author = "作者甲";', "")
+    html = article_page(script=script).replace(
+        '<a id="js_name">页面账号</a>', f'{meta}<a id="js_name">页面账号</a>'
+    )
+    assert parse_page(html).author == author
+
+
+def test_a_digest_with_a_link_written_in_it_is_plain_text():
+    script = METADATA_SCRIPT.replace(
+        'var msg_desc = htmlDecode("摘要");',
+        "var msg_desc = htmlDecode(\"见&lt;a href='https://mp.weixin.qq.com/s/x'&gt;上一篇&lt;/a&gt;\");",
+    )
+    assert parse_page(article_page(script=script)).digest == "见上一篇"
+
+
 def test_title_falls_back_to_og_title():
     script = METADATA_SCRIPT.replace("var msg_title = '测试标题'.html(false);", "")
     assert parse_page(article_page(script=script)).title == "OG 标题"
@@ -755,6 +779,42 @@ def test_create_time_in_cgidatanew_when_ct_is_missing():
     assert parse_page(article_page(script=script)).published_at.isoformat() == (
         "2025-11-07T08:31:00+08:00"
     )
+
+
+def test_cgidatanew_assigned_more_than_once_is_read_from_its_object_literal():
+    script = (
+        "window.cgiDataNew = window.cgiDataNew || {};\n"
+        "window.cgiDataNew = { nick_name: '第二次赋值', ori_create_time: '1779506951' * 1 };"
+    )
+    page = parse_page(article_page(script=script))
+    assert (page.account, page.published_at.isoformat()) == (
+        "第二次赋值",
+        "2026-05-23T11:29:11+08:00",
+    )
+
+
+def test_a_unix_time_wins_over_a_formatted_create_time():
+    script = (
+        "window.cgiDataNew = { create_time: '2026-05-23 11:29', "
+        "ori_create_time: '1779506951' * 1 };"
+    )
+    assert parse_page(article_page(script=script)).published_at.isoformat() == (
+        "2026-05-23T11:29:11+08:00"
+    )
+
+
+def test_a_formatted_create_time_serves_when_there_is_no_unix_time():
+    script = "window.cgiDataNew = { create_time: '2026-05-23 11:29' };"
+    assert parse_page(article_page(script=script)).published_at.isoformat() == (
+        "2026-05-23T11:29:00+08:00"
+    )
+
+
+def test_the_account_is_nickname_then_the_data_objects_nick_name_then_js_name():
+    declared_empty = "var nickname = ''; window.cgiDataNew = { nick_name: '新账号' };"
+    assert parse_page(article_page(script=declared_empty)).account == "新账号"
+    assert parse_page(article_page(script="var nickname = '';")).account == "页面账号"
+    assert parse_page(article_page()).account == "测试账号"
 
 
 def test_ct_from_ternary_template_assignment():
@@ -797,11 +857,41 @@ def test_article_body_mentioning_verification_words_is_still_an_article():
         '<a href="https://mp.weixin.qq.com/mp/wappoc_appmsgcaptcha?poc_token=x">go</a>',
         "<p>验证身份</p>",
         "<p>访问过于频繁，请用微信扫描二维码进行访问</p>",
+        '<div class="weui-msg"><p>当前环境异常，完成验证后即可继续访问。</p><a>去验证</a></div>',
+        '<form><input id="verifycode" name="verifycode"></form>',
     ],
 )
 def test_verification_marker_makes_a_verification_page(marker):
     html = f"<html><head><title></title></head><body>{marker}</body></html>"
     assert parse_page(html).kind == "verification"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<p>环境异常</p>",  # the word alone, without the way to verify
+        "<p>请输入短信验证码完成验证</p>",
+    ],
+)
+def test_a_page_that_only_mentions_verifying_is_no_verification_page(text):
+    html = f"<html><head><title></title></head><body>{text}</body></html>"
+    with pytest.raises(InputError, match="no WeChat article content found"):
+        parse_page(html)
+
+
+def test_an_accounts_verification_information_page_is_no_captcha():
+    html = """<!DOCTYPE html><html><head><title>微信认证</title></head><body>
+<div class="verify_info"><h2>认证信息</h2><p>该账号已通过微信认证，认证主体：某某有限公司。</p>
+<p>认证时间：2024年3月1日</p></div>
+<script>var url = "https://mp.weixin.qq.com/mp/wxverify/info?__biz=MzkxMTAwMDAwMQ==";</script>
+</body></html>"""
+    with pytest.raises(InputError, match="no WeChat article content found"):
+        parse_page(html)
+
+
+def test_an_article_about_sms_verification_is_an_article():
+    body = "<p>短信验证码怎么防刷？当前环境异常时，App 会提示去验证。</p>"
+    assert parse_page(article_page(body=body)).kind == "article"
 
 
 def test_verification_page_that_also_says_deleted_is_verification():
@@ -832,6 +922,55 @@ def test_article_page_loading_the_captcha_script_is_verification():
 )
 def test_message_wording_gives_the_kind(headline, kind):
     assert parse_page(message_page(headline)).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("headline", "kind", "reason"),
+    [
+        (
+            "根据作者隐私设置，无法查看该内容",
+            "unavailable",
+            "hidden by the author's privacy settings",
+        ),
+        ("此内容已被第三方辟谣", "blocked", "refuted by a third-party fact check"),
+        ("发送失败，无法查看", "unavailable", "sending failed"),
+        ("此内容被投诉且经审核涉嫌侵权，无法查看", "blocked", "removed after complaints"),
+        ("请在微信客户端打开链接", "unavailable", "WeChat shows it only in its own app"),
+        ("该内容已被发布者删除", "deleted", None),
+    ],
+)
+def test_a_message_page_says_why_when_its_wording_does(headline, kind, reason):
+    page = parse_page(message_page(headline))
+    assert (page.kind, page.reason) == (kind, reason)
+
+
+def test_a_deleted_page_with_a_complaint_button_stays_deleted():
+    html = message_page("该内容已被发布者删除").replace(
+        "</div></div>", '</div><div class="weui-msg__opr-area"><a>投诉</a></div></div>'
+    )
+    page = parse_page(html)
+    assert (page.kind, page.reason) == ("deleted", None)
+
+
+PRIVATE_SHELL = """<!DOCTYPE html><html><head><meta charset="utf-8"><title></title>
+<script type="module" crossorigin src="https://res.wx.qq.com/mmbizappmsg/private.4f1a2b.js">
+</script></head>
+<body class="appmsg_skin_default appmsg_style_default"><div id="app"></div></body></html>"""
+
+
+def test_the_empty_app_shell_of_a_private_article_is_unavailable_with_its_reason():
+    page = parse_page(PRIVATE_SHELL, url=f"https://mp.weixin.qq.com/s?__biz={BIZ}&mid=7&idx=1")
+    assert (page.kind, page.reason, page.key) == (
+        "unavailable",
+        "hidden by the author's privacy settings",
+        f"{BIZ}:7:1",
+    )
+
+
+def test_an_empty_app_shell_without_the_private_bundle_is_no_article():
+    html = PRIVATE_SHELL.replace("private.4f1a2b.js", "index.4f1a2b.js")
+    with pytest.raises(InputError, match="no WeChat article content found"):
+        parse_page(html)
 
 
 def test_unavailable_wording_in_mesg_block():
@@ -866,9 +1005,22 @@ def test_picture_post_kind_and_title():
 
 def test_picture_post_body_is_text_paragraphs_then_images():
     assert parse_page(PICTURE_PAGE).body_html == (
-        "<p>第一段</p><p>第二段 &lt;b&gt;</p><p>第三段</p>"
+        "<p>第一段</p><p>第二段 &lt;b&gt;<br>第三段</p>"
         '<p><img src="https://mmbiz.qpic.cn/mmbiz_png/one/0?wx_fmt=png&amp;from=appmsg"></p>'
         '<p><img src="https://mmbiz.qpic.cn/mmbiz_png/two/0?wx_fmt=png"></p>'
+    )
+
+
+def test_a_posts_text_keeps_its_links_and_line_breaks_and_shows_other_markup_as_written():
+    text = (
+        "第一行\\x0a第二行<br>第三行\\x0a\\x0a"
+        '详见<a href="https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOp" target="_blank">'
+        "<span>这篇</span></a>，&lt;b&gt;不是粗体"
+    )
+    html = PICTURE_PAGE.replace("第一段\\x0a\\x0a第二段 \\x26lt;b\\x26gt;\\x0a第三段", text)
+    assert parse_page(html).body_html.split("<p><img")[0] == (
+        "<p>第一行<br>第二行<br>第三行</p>"
+        '<p>详见<a href="https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOp">这篇</a>，&lt;b&gt;不是粗体</p>'
     )
 
 
@@ -878,6 +1030,28 @@ def test_picture_post_original_flag_from_cgidatanew_copyright_info():
 
 def test_text_post_body_from_text_page_info():
     assert parse_page(TEXT_PAGE).body_html == "<p>今天说两句。</p><p>第二行</p>"
+
+
+def test_a_2026_text_post_without_jsdecode_reads_its_bare_string():
+    html = TEXT_PAGE.replace(
+        "content: JsDecode('今天说两句。\\x0a\\x0a第二行')",
+        "content_noencode: '今天说两句。\\x0a\\x0a第二行'",
+    )
+    assert "content_noencode: '" in html
+    assert parse_page(html).body_html == "<p>今天说两句。</p><p>第二行</p>"
+
+
+def test_a_text_post_whose_text_is_only_in_its_og_tags_keeps_it():
+    html = (
+        TEXT_PAGE.replace("content: JsDecode('今天说两句。\\x0a\\x0a第二行'),", "")
+        .replace("title: JsDecode('今天说两句。\\x0a\\x0a第二行'),", "")
+        .replace(
+            "<title></title>",
+            '<title></title><meta property="og:description" content="只在标签里。\\x0a第二行">',
+        )
+    )
+    page = parse_page(html)
+    assert (page.title, page.body_html) == ("只在标签里。", "<p>只在标签里。<br>第二行</p>")
 
 
 def test_text_post_title_is_the_first_line_of_its_text():
@@ -896,7 +1070,7 @@ def test_share_post_kind_and_shared_url():
 
 def test_share_post_body_is_comment_and_link():
     assert parse_page(SHARE_PAGE).body_html == (
-        "<p>推荐一读。</p><p>值得一看。</p>"
+        "<p>推荐一读。<br>值得一看。</p>"
         '<p><a href="https://mp.weixin.qq.com/s?__biz=MzIxNzE3MjEwNg==&amp;mid=2247483687'
         '&amp;idx=2&amp;sn=8c05352c98185e08f8100947f6f0b621">被转发的文章</a></p>'
     )

@@ -18,6 +18,7 @@ from archive_builder import (
     A5,
     BIZ1,
     MISSING_IMAGE_URL,
+    ONE_KEY,
     RANKED_COUNT,
     RANKED_QUERY,
     SEARCHES,
@@ -25,6 +26,7 @@ from archive_builder import (
     BuiltArchive,
     Server,
     build_archive,
+    build_one_article_archive,
     build_ranked_archive,
     harvester,
     ranked_key,
@@ -189,6 +191,11 @@ def test_stored_image_paths_resolve_from_the_markdown_file() -> None:
     assert safe_href("javascript:alert(1)") is None
     assert safe_href("java\tscript:alert(1)") is None
     assert safe_href("#top") == "#top"
+
+
+@pytest.mark.parametrize("href", ["tel:+8610123", "weixin://dl/business", "mailto:a@b.cn"])
+def test_a_link_the_markdown_keeps_is_a_link_on_the_reading_page_too(href):
+    assert safe_href(href) == href
 
 
 # --- search through Datasette -------------------------------------------------
@@ -524,6 +531,29 @@ def test_cli_search_errors_and_no_results(built: BuiltArchive, tmp_path: Path) -
     assert none.stdout.strip() == "No articles match “没有这个词”."
     missing = harvester("search", "神经", "--archive", str(tmp_path / "nothing"))
     assert missing.returncode == 2 and "no archive here" in missing.stderr
+
+
+def test_cli_search_shows_the_control_characters_an_article_holds_as_escapes(
+    tmp_path: Path,
+) -> None:
+    hostile = build_one_article_archive(
+        tmp_path / "archive",
+        title="标题\x1b]0;pwned\x07\x1b[31m红色\u202e倒序",
+        account="账号\x1b[2J\x9b名",
+        body="正文\x1b]8;;https://evil.example/\x1b\\链接\x08掉\u2066。\n",
+    )
+    result = harvester("search", "正文", "--archive", str(hostile.root))
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "\x1b" not in result.stdout
+    md_file = hostile.root / hostile.md_paths[ONE_KEY]
+    assert result.stdout == (
+        "1. 标题\\x1b]0;pwned\\x07\\x1b[31m红色\\u202e倒序\n"
+        f"   账号\\x1b[2J\\x9b名 · 2026-01-26 · live · {ONE_KEY}\n"
+        "   [正文]\\x1b]8;;https://evil.example/\\x1b\\链接\\x08掉\\u2066。\n"
+        f"   {md_file}\n"
+        "\n"
+        "1 article matches “正文”, best first.\n"
+    )
 
 
 def test_cli_search_takes_every_word_as_the_query(built: BuiltArchive) -> None:

@@ -356,6 +356,7 @@ def test_feed_is_fetched_from_its_own_configured_host(fake_wechat: FakeWeChat):
         )
         assert source.extra_hosts == frozenset({"rsshub.example"})
         listings = list(source.listings())
+        assert "rsshub.example" not in http.allowed_hosts  # allowed for the feed's request only
     assert keys(listings) == [f"{BIZ}:200:1"]
     assert listings[0].source == "feed:rsshub.example/wechat/mp/gh_1"
 

@@ -16,7 +16,13 @@ from archive.index.articles import (
     save_article,
     update_rendering,
 )
-from archive.index.log import finish_run, record_fetch, start_run
+from archive.index.log import (
+    finish_run,
+    mark_run_interrupted,
+    record_fetch,
+    running_runs,
+    start_run,
+)
 from archive.index.media import (
     ImageEntry,
     LinkEntry,
@@ -58,6 +64,7 @@ __all__ = [
     "get_article",
     "index_path",
     "keys_with_raw_capture",
+    "mark_run_interrupted",
     "mark_status",
     "migrate",
     "missing_images",
@@ -65,6 +72,7 @@ __all__ = [
     "open_index",
     "record_fetch",
     "rekey_article",
+    "running_runs",
     "save_article",
     "save_images",
     "save_links",

@@ -178,6 +178,7 @@ def save_article(
     fetched_at: datetime | str,
     search_body: str | None = None,
     status: str = "live",
+    earlier_hash: str | None = None,
 ) -> str:
     """Record one fetched or imported article: "new", "updated" or "unchanged".
 
@@ -189,6 +190,8 @@ def save_article(
     row is upserted. A page whose kind is deleted/blocked/unavailable/expired records that
     status instead (see mark_status); verification pages and bare links are refused with
     ValueError. `search_body` is search_copy(body_text) when made ahead (by a worker).
+    `earlier_hash`: the same content as an older version of the program hashed it; a row
+    holding it is unchanged, and takes content_hash.
     """
     if page.kind in STATUS_KINDS:
         return _save_status_page(db, page, key=key, raw_path=raw_path, fetched_at=fetched_at)
@@ -222,13 +225,8 @@ def save_article(
             _add_revision(db, key, at, "new", status=status, **revision)
             _index_text(db, key, page.title, body_text, search_body)
             return "new"
-        if row["content_hash"] == content_hash:
-            db.execute("UPDATE articles SET last_checked_at = ? WHERE key = ?", [at, key])
-            _date_if_undated(db, row, columns)
-            if row["status"] == status:
-                return "unchanged"
-            _set_status(db, row, status, at, raw_path)
-            return "updated"
+        if row["content_hash"] is not None and row["content_hash"] in (content_hash, earlier_hash):
+            return _same_content(db, row, columns, content_hash, status, at, raw_path)
         _update_article(db, key, {**_better_date(columns, row), **content, "kind": page.kind})
         db.execute(
             """UPDATE articles SET paid = ?, body_text = ?, last_checked_at = ?,
@@ -242,6 +240,27 @@ def save_article(
         _add_revision(db, key, at, "content", status=status, **revision)
         _index_text(db, key, page.title or row["title"], body_text, search_body)
         return "updated"
+
+
+def _same_content(
+    db: sqlite_utils.Database,
+    row: Mapping[str, Any],
+    columns: Mapping[str, Any],
+    content_hash: str | None,
+    status: str,
+    at: str,
+    raw_path: str | None,
+) -> str:
+    """A capture of the version archived: checked now, dated if it was not, its status set."""
+    db.execute(
+        "UPDATE articles SET last_checked_at = ?, content_hash = ? WHERE key = ?",
+        [at, content_hash, row["key"]],
+    )
+    _date_if_undated(db, row, columns)
+    if row["status"] == status:
+        return "unchanged"
+    _set_status(db, row, status, at, raw_path)
+    return "updated"
 
 
 DATE_COLUMNS = ("published_at", "year", "date_source")
@@ -345,12 +364,22 @@ def mark_status(
         return _set_status(db, row, status, when, raw_path)
 
 
-def update_rendering(db: sqlite_utils.Database, key: str, *, md_path: str, body_text: str) -> bool:
-    """Store a re-rendered Markdown body (rebuild, newly downloaded images): no revision."""
+def update_rendering(
+    db: sqlite_utils.Database,
+    key: str,
+    *,
+    md_path: str,
+    body_text: str,
+    content_hash: str | None = None,
+) -> bool:
+    """Store a re-rendered Markdown body (rebuild, newly downloaded images): no revision.
+    `content_hash`: the rendering's, taken silently (the content is the same version)."""
     with write_transaction(db):
         row = get_article(db, key)
         if row is None:
             raise KeyError(key)
+        if content_hash is not None and row["content_hash"] != content_hash:
+            db.execute("UPDATE articles SET content_hash = ? WHERE key = ?", [content_hash, key])
         if (row["md_path"], row["body_text"]) == (md_path, body_text):
             return False
         db.execute(

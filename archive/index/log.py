@@ -83,3 +83,24 @@ def finish_run(
         )
         if cursor.rowcount != 1:
             raise KeyError(run_id)
+
+
+def running_runs(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """The runs still marked "running" (id, command, pid, started_at), oldest first."""
+    return list(
+        db.query(
+            "SELECT id, command, pid, started_at FROM runs WHERE outcome = 'running' ORDER BY id"
+        )
+    )
+
+
+def mark_run_interrupted(db: sqlite_utils.Database, run_id: int, message: str) -> bool:
+    """A run that will never finish (its process is gone) is "interrupted"; its end time
+    stays unknown. False when it was no longer running."""
+    with write_transaction(db):
+        cursor = db.execute(
+            "UPDATE runs SET outcome = 'interrupted', message = ? "
+            "WHERE id = ? AND outcome = 'running'",
+            [message, run_id],
+        )
+    return cursor.rowcount == 1

@@ -4,7 +4,8 @@ Every request the program makes goes through `HttpClient.get`, so the rules WeCh
 about live in this package and nowhere else:
 
 - only allowed hosts are fetched (`check_url`, before any network activity); redirects
-  are followed by hand and each hop is checked again;
+  are followed by hand and each hop is checked again. A host the user's config names (a
+  feed's) is allowed for that one request (`also_allow`), never for the client's others;
 - each host gets its own rate limit (requests start at least 1/requests_per_second apart,
   plus random jitter) and concurrency cap, shared by all threads using the client;
 - connection errors, timeouts, truncated bodies, 5xx and 429 are retried with exponential
@@ -206,13 +207,6 @@ class HttpClient:
     def close(self) -> None:
         self._client.close()
 
-    # -- allowlist
-
-    def allow_host(self, host: str) -> None:
-        """Also fetch from `host` (a host the user's config names, e.g. an RSS bridge)."""
-        with self._gates_lock:
-            self.allowed_hosts = self.allowed_hosts | {norm_host(host)}
-
     # -- counters
 
     def request_count(self, host: str) -> int:
@@ -233,6 +227,7 @@ class HttpClient:
         kind: Kind = "page",
         max_bytes: int | None = None,
         headers: Mapping[str, str] | None = None,
+        also_allow: Iterable[str] = (),
     ) -> Response:
         """GET `url`, following up to 5 redirects, and return the 2xx answer.
 
@@ -242,13 +237,16 @@ class HttpClient:
         once (with .status), 5xx / network trouble after the retries, an oversize body,
         too many redirects, or (kind="image") an HTML answer.
         `headers` are extra request headers (e.g. a Cookie for the mp backend).
+        `also_allow` are hosts this request and its redirects may reach besides the
+        allowlist (a feed's own host, which the user's config names).
         """
         if kind not in ACCEPT:
             raise ValueError(f"kind must be one of {sorted(ACCEPT)}, not {kind!r}")
         limit = self.max_bytes if max_bytes is None else max_bytes
         started = self._clock()
         current = url
-        parsed = check_url(url, self.allowed_hosts)
+        allowed = self.allowed_hosts | {norm_host(host) for host in also_allow}
+        parsed = check_url(url, allowed)
         for hop in range(MAX_REDIRECTS + 1):
             answer = self._fetch(url, current, parsed, kind=kind, limit=limit, extra=headers)
             status = answer.status
@@ -257,7 +255,7 @@ class HttpClient:
                     raise FetchError(url, f"more than {MAX_REDIRECTS} redirects", status=status)
                 location = self._resolve_location(parsed, answer.headers["location"])
                 try:
-                    parsed = check_url(location, self.allowed_hosts)
+                    parsed = check_url(location, allowed)
                 except ForbiddenHost as exc:
                     raise ForbiddenRedirect(url, location, exc.reason, status=status) from None
                 current = location

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 
 from markdownify import MarkdownConverter
 
+from archive.schemes import IMAGE_SCHEMES
 from harvester.htmltree import Element, Text
 from harvester.markdown.code import clean_code, code_language, code_span, code_text, fenced
 from harvester.markdown.embeds import EmbedRules
 from harvester.markdown.links import (
-    IMAGE_SCHEMES,
     absolute,
     allowed_url,
     article_url,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import re
 
+from archive.schemes import LINK_SCHEMES
 from harvester.errors import InputError
 from harvester.links import parse_link
 from harvester.markdown.sentinels import BR, HB, KIND_RE, L_C, L_M, L_O, LS, SENTINEL_CHARS
@@ -15,10 +16,6 @@ from harvester.markdown.text import ZERO_WIDTH, has_content
 _URL_JUNK = re.compile(f"[\x00-\x1f\x7f{SENTINEL_CHARS}{ZERO_WIDTH}\u200d]")
 _HEADING_LINE = re.compile(r"#{1,6} ")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
-# What a link may point to; anything else (javascript:, vbscript:, data:, file:…) keeps
-# only its text. Images: the web only.
-LINK_SCHEMES = frozenset({"http", "https", "mailto", "tel", "weixin"})
-IMAGE_SCHEMES = frozenset({"http", "https"})
 
 
 def allowed_url(url: str, schemes: frozenset[str] = LINK_SCHEMES) -> str | None:

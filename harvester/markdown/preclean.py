@@ -14,10 +14,11 @@ from collections.abc import Iterable
 from selectolax.lexbor import LexborHTMLParser
 
 from harvester.markdown.code import flatten_pre
-from harvester.markdown.tags import BLOCK_TAGS, DROP_TAGS
+from harvester.markdown.tags import AVATAR_HOSTS, BLOCK_TAGS, DROP_TAGS, PAGE_CHROME
 from harvester.markdown.text import as_text
 
-_HIDDEN_CSS = ",".join(DROP_TAGS) + ",[hidden]"
+_HIDDEN_CSS = ",".join([*DROP_TAGS, "[hidden]", *PAGE_CHROME])
+_AVATAR = re.compile(r"(?:https?:)?//(?:" + "|".join(map(re.escape, AVATAR_HOSTS)) + r")/", re.I)
 _IMAGE_SRC_ATTRS = ("data-src", "src", "data-original", "data-backsrc", "data-lazy-src")
 _IMAGE_EMBED_TYPES = ("svg", "image/", "png", "jpeg", "jpg", "gif", "webp")
 _BACKGROUND_CSS = '[style*="url("], [data-lazy-bgimg]'
@@ -30,11 +31,12 @@ _BLOCK_WRAPPER_CSS = "section, div"
 
 
 def _image_src(attrs: dict) -> str:
-    """The real URL of an <img>: lazy `data-src` first, then `src`, never a data: URI."""
+    """The real URL of an <img>: lazy `data-src` first, then `src`; never a data: URI (an
+    icon) or an avatar."""
     for key in _IMAGE_SRC_ATTRS:
         value = (attrs.get(key) or "").strip()
         if value and not value.lower().startswith("data:"):
-            return value
+            return "" if _AVATAR.match(value) else value
     return ""
 
 
@@ -65,7 +67,7 @@ def _inside(node, tags: Iterable[str]) -> bool:
 
 
 def drop_hidden(tree: LexborHTMLParser, root) -> None:
-    """Scripts, styles, editor markers and [hidden] elements: nothing a reader sees."""
+    """Scripts, styles, editor markers, [hidden] elements and page chrome: not the article."""
     for node in root.css(_HIDDEN_CSS):
         node.decompose()
 

@@ -124,6 +124,20 @@ BLOCK_TAGS = (WRAPPERS - {"html", "body"}) | frozenset(
 )
 HEADINGS = {f"h{n}": n for n in range(1, 7)} | {f"ne-h{n}": n for n in range(1, 7)}
 CONTEXT_TAGS = frozenset({"a", "td", "th"}) | frozenset(HEADINGS)
+# The page around an article, should a body hold any of it: the novel reader card, the
+# PC QR code, the swipe tip, the mini-program dialog, accessibility button texts, the
+# bottom bar.
+PAGE_CHROME = [
+    "#js_novel_card",
+    "#js_pc_qr_code",
+    "#wx_stream_article_slide_tip",
+    "#js_minipro_dialog",
+    '[id^="js_a11y"]',
+    '[class*="js_a11y"]',
+    "#js_article_bottom_bar",
+    "#unlogin_bottom_bar",
+]
+AVATAR_HOSTS = ("wx.qlogo.cn",)  # people's and channels' avatars: never content images
 SKIP = frozenset(DROP_TAGS) | {"col", "input"}
 CODE_TAGS = frozenset({"code", "kbd", "samp", "tt"})
 HEADING_BREAKERS = frozenset(

@@ -16,12 +16,18 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from harvester.model import Page
+from harvester.page.jsliteral import unescape_js_light
 from harvester.page.scriptdata import ScriptData, script_string
 from harvester.page.text import clean, node_text, text_of
 from harvester.page.urls import link_parts, link_url, url_value
 
 VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{4,40}")
 EMBEDS = "img, iframe, video, audio, mpvoice, qqmusic, mp-common-mpaudio, svg"
+# A post's text may hold links and line breaks written as HTML, which WeChat shows as such.
+_POST_LINK = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*(["'])(.*?)\1[^>]*>(.*?)</a\s*>""", re.I | re.S)
+_INNER_TAG = re.compile(r"</?[A-Za-z][^>]*>")  # inside a link's text: a <span> around it
+_BR = re.compile(r"<br\s*/?>", re.I)
+_BLANK_LINE = re.compile(r"\n[ \t\u3000]*\n")
 
 
 @dataclass
@@ -92,10 +98,34 @@ def _inner_html(node: LexborNode) -> str:
 
 
 def _paragraphs(text: str | None) -> str:
+    """A post's text as HTML: a blank line parts paragraphs, a single line end is a line
+    break; the links and line breaks written in it as HTML are links and line breaks, any
+    other markup stays text, as written."""
     if not text:
         return ""
-    lines = (line.strip() for line in text.splitlines())
-    return "".join(f"<p>{htmllib.escape(line, quote=False)}</p>" for line in lines if line)
+    text = _BR.sub("\n", text)
+    paragraphs = []
+    for block in _BLANK_LINE.split(text):
+        lines = [_post_html(line.strip()) for line in block.splitlines() if line.strip()]
+        if lines:
+            paragraphs.append(f"<p>{'<br>'.join(lines)}</p>")
+    return "".join(paragraphs)
+
+
+def _post_html(text: str) -> str:
+    out, end = [], 0
+    for link in _POST_LINK.finditer(text):
+        out.append(_escaped(text[end : link.start()]))
+        href = htmllib.escape(htmllib.unescape(link.group(2)))
+        label = _escaped(_INNER_TAG.sub("", link.group(3)))
+        out.append(f'<a href="{href}">{label}</a>')
+        end = link.end()
+    out.append(_escaped(text[end:]))
+    return "".join(out)
+
+
+def _escaped(text: str) -> str:
+    return htmllib.escape(text, quote=False)
 
 
 def _picture_urls(tree: LexborHTMLParser, data: ScriptData) -> list[str]:
@@ -126,7 +156,12 @@ def _post_text(tree: LexborHTMLParser, data: ScriptData, show_type: int | None) 
                 text = clean(info.get(key))
                 if text:
                     return text
-        return clean(text_of(tree.css_first("#js_text_desc"))) or data.first("msg_title")
+        return (
+            clean(text_of(tree.css_first("#js_text_desc")))
+            or data.first("msg_title")
+            or _meta(tree, "og:description")  # 2026: some keep the text only in og: tags
+            or _meta(tree, "og:title")
+        )
     if show_type == 8:
         text = data.obj_text("content_noencode")
         if text:
@@ -139,6 +174,12 @@ def _post_text(tree: LexborHTMLParser, data: ScriptData, show_type: int | None) 
             return clean(text_of(notice))
         return data.obj_text("desc") or data.first("msg_desc")
     return None
+
+
+def _meta(tree: LexborHTMLParser, name: str) -> str | None:
+    node = tree.css_first(f'meta[property="{name}"]')
+    content = node.attributes.get("content") if node is not None else None
+    return clean(unescape_js_light(content)) if content else None
 
 
 def _share_source(tree: LexborHTMLParser) -> str | None:

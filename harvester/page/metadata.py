@@ -36,6 +36,8 @@ BIZ = re.compile(r"[A-Za-z0-9+/=_-]{4,64}")
 DIGITS = re.compile(r"\d{1,20}")
 SN = re.compile(r"[A-Za-z0-9_-]{4,128}")
 TEXT_TITLE_LENGTH = 60
+ORIGINAL_LABEL = re.compile(r"^\s*原创\s*[：:]?\s*")  # 2018–2019: "原创： 作者" before the author
+MARKUP = re.compile(r"</?[A-Za-z][^>]*>")
 ALL_PREFIXES = ("var", "window", "d", "_g")
 
 
@@ -142,7 +144,7 @@ class OldTemplateAuthor:
                 continue
             if "rich_media_meta_nickname" in (node.attributes.get("class") or ""):
                 continue
-            text = clean(node.text(deep=True))
+            text = clean(ORIGINAL_LABEL.sub("", node.text(deep=True)))
             if text and not LOCAL_TIME.match(text):
                 return text
         return None
@@ -155,8 +157,11 @@ TITLE = (
     Node("#activity-name"),
     Node(".rich_media_title"),
 )
+# `.wx_follow_nickname` no longer names the account on 2026 pages: it comes last.
 ACCOUNT = (
-    Pick(("nickname", "nick_name"), key="nick_name"),
+    Var(("nickname",)),
+    Obj("nick_name"),
+    Var(("nick_name",)),
     Node("#js_name"),
     Node(".profile_nickname"),
     Node(".rich_media_meta_nickname"),
@@ -171,7 +176,9 @@ AUTHOR = (
     Node("#js_author_name"),
     OldTemplateAuthor(),
 )
-# `ct` (Unix seconds); else the other creation times, the date-only one last.
+# `ct` (Unix seconds); else the other creation times, the date-only one last. A Unix time
+# anywhere wins over a formatted one (2026 picture posts: `create_time: '2026-05-23 11:29'`,
+# the seconds in `ori_create_time`).
 PUBLISHED_AT = (
     Var(("ct",)),
     Var(("create_time",)),
@@ -227,7 +234,7 @@ def read_metadata(
     page.published_at = _published_at(places)
     page.account_id = first_value(ACCOUNT_ID, places)
     page.cover = url_value(first_value(COVER, places))
-    page.digest = first_value(DIGEST, places)
+    page.digest = _plain(first_value(DIGEST, places))
     page.original = _original(places)
     page.source_url = url_value(first_value(SOURCE_URL, places))
     page.paid = first_value(PAID, places) == "1"
@@ -266,9 +273,11 @@ def _read_identity(page: Page, places: Places, link: dict[str, str]) -> None:
 
 
 def _published_at(places: Places) -> datetime | None:
-    """`ct` (Unix seconds); else the other creation times, the date-only one last."""
-    for source in PUBLISHED_AT:
-        moment = _moment(source.read(places))
+    """The first Unix time of PUBLISHED_AT; else its first formatted time."""
+    values = [source.read(places) for source in PUBLISHED_AT]
+    unix = [value for value in values if value and value.isascii() and value.isdigit()]
+    for value in (*unix, *values):
+        moment = _moment(value)
         if moment is not None:
             return moment
     return None
@@ -292,6 +301,11 @@ def _moment(value: str | None) -> datetime | None:
         return datetime(year, month, day, hour, minute, second, tzinfo=CHINA)
     except ValueError:
         return None
+
+
+def _plain(text: str | None) -> str | None:
+    """A digest is plain text: links written into it as HTML leave their text."""
+    return clean(MARKUP.sub("", text)) if text and "<" in text else text
 
 
 def _original(places: Places) -> bool | None:

@@ -8,7 +8,7 @@ from harvester.errors import InputError
 from harvester.links import short_url
 from harvester.model import Page
 from harvester.page.bodies import Content, add_body
-from harvester.page.classify import MESSAGE_PAGE_KINDS, page_kind
+from harvester.page.classify import MESSAGE_PAGE_KINDS, message_reason, page_kind
 from harvester.page.metadata import read_metadata
 from harvester.page.scriptdata import ScriptData
 from harvester.page.urls import link_parts, link_url, plain_url
@@ -26,7 +26,10 @@ def parse_page(html: str, url: str | None = None) -> Page:
     content = Content.read(tree, data)
     kind = page_kind(html, tree, content)
     if kind in MESSAGE_PAGE_KINDS:
-        return _message_page(kind, link, url)
+        page = _message_page(kind, link, url)
+        found = message_reason(tree) if kind != "verification" else None
+        page.reason = found[1] if found is not None else None
+        return page
     page = Page(kind=kind)
     read_metadata(page, tree, data, link, content.post_text)
     page.url = page.url or plain_url(url)

@@ -19,7 +19,7 @@ early fetches no further pages, which is how an incremental harvest stops at kno
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -85,6 +85,7 @@ class Fetcher(Protocol):
         kind: str = ...,
         max_bytes: int | None = ...,
         headers: Mapping[str, str] | None = ...,
+        also_allow: Iterable[str] = ...,
     ) -> Any: ...
 
 

@@ -14,10 +14,10 @@ as text. From each item the source takes:
 The same article in several items is yielded once, first seen first.
 
 Feeds live on arbitrary hosts, which the HTTP client's WeChat allowlist refuses. A feed
-named in the user's config is trusted: the source exposes its host in `extra_hosts` (build
-the client with them allowed), and before fetching it adds its host to the client's
-allowlist itself if the client lacks it (`client.allow_host(host)` when the client has
-that method, else by extending `client.allowed_hosts`).
+named in the user's config is trusted for itself only: its host (`extra_hosts`, also what
+a backoff of that host skips) is allowed for the feed's own request and its redirects
+(`also_allow`), never for the articles, images and redirects of the rest of the run, so
+an item's page or image on the feed's host is refused like any other non-WeChat host.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from archive.times import from_unix
 from harvester.links import ArticleLink, LinkError, find_article_links, parse_link
 from harvester.sources.base import (
     BaseSource,
-    Fetcher,
     Listing,
     SourceError,
     register,
@@ -165,17 +164,6 @@ def _cover(entry: Mapping[str, Any]) -> str | None:
     return None
 
 
-def allow_host(client: Fetcher, host: str) -> None:
-    """Let `client` fetch from `host` (a host the user's config names, so trusted)."""
-    method = getattr(client, "allow_host", None)
-    if callable(method):
-        method(host)
-        return
-    allowed = getattr(client, "allowed_hosts", None)
-    if allowed is not None and host not in allowed:
-        client.allowed_hosts = frozenset(allowed) | {host}  # type: ignore[attr-defined]
-
-
 @register("feed")
 class FeedSource(BaseSource):
     KEYS = frozenset({"url"})
@@ -217,10 +205,7 @@ class FeedSource(BaseSource):
     def listings(self) -> Iterator[Listing]:
         self.check()
         client = self.client()
-        host = self._host()
-        if host:
-            allow_host(client, host)
-        response = client.get(self.require_str("url"), kind="api")
+        response = client.get(self.require_str("url"), kind="api", also_allow=self.extra_hosts)
         listings, warnings = parse_feed(response.content, source=self.name)
         self.warnings.extend(warnings)
         yield from listings

@@ -249,7 +249,8 @@ class Batch:
     (`commit`: no write lock is held while images download, so a harvest or fetch started
     meanwhile writes in between), and however the block ends: each article saves in its own
     savepoint, so an error or Ctrl-C keeps every article saved before it. A commit the disk
-    has no room for is rolled back, and `summary` counts again only what was committed.
+    has no room for is rolled back, as is a batch SQLite rolled back itself when a save
+    found the disk full, and `summary` counts again only what was committed.
     """
 
     def __init__(self, db: sqlite_utils.Database, summary: Summary) -> None:
@@ -257,6 +258,7 @@ class Batch:
         self.summary = summary
         self.files = contextlib.ExitStack()
         self.before = summary
+        self.open = False  # a transaction of this batch was begun and is not yet settled
         self.count = 0
         self.started = 0.0
 
@@ -273,6 +275,7 @@ class Batch:
         begin_write(self.db)
         self.files.enter_context(fsync_at_end())
         self.before, self.count, self.started = self.summary.copy(), 0, time.monotonic()
+        self.open = True
 
     def done(self) -> None:
         """One article handled: commit when the batch is full or old enough."""
@@ -282,16 +285,23 @@ class Batch:
 
     def commit(self) -> None:
         if not self.db.conn.in_transaction:
+            if self.open:  # SQLite rolled it back itself (a full disk): nothing was kept
+                self.open = False
+                self.files.close()
+                self.summary.restore(self.before)
             return
         try:
             self.files.close()  # the new files are on disk before rows name them
             self.db.conn.execute("COMMIT")
         except (OSError, sqlite3.OperationalError) as error:
-            if not is_disk_full(error) or not self.db.conn.in_transaction:
+            if not is_disk_full(error):
                 raise
-            self.db.conn.execute("ROLLBACK")
+            if self.db.conn.in_transaction:
+                self.db.conn.execute("ROLLBACK")
+            self.open = False
             self.summary.restore(self.before)
             raise
+        self.open = False
 
 
 def in_batches(

@@ -194,6 +194,24 @@ def test_an_index_with_no_room_rolls_back_the_batch_and_names_the_index(tmp_path
     assert assert_consistent(tmp_path / "archive") == 0
 
 
+def test_the_articles_said_kept_are_the_ones_committed_wherever_the_index_fills_up(tmp_path):
+    seeds = incompressible_seeds(tmp_path / "seeds", 3, size=4000)
+    for room in range(100):  # pages the index may grow by; SQLite may roll a batch back
+        archive = Archive.open(tmp_path / f"archive{room}")
+        pages = archive.db.execute("PRAGMA page_count").fetchone()[0]
+        archive.db.execute(f"PRAGMA max_page_count = {pages + room}")
+        try:
+            jobs.import_paths(archive, None, jobs.source_files([seeds]))
+        except DiskFull as full:
+            kept = full.kept
+        else:
+            break
+        finally:
+            archive.close()
+        assert assert_consistent(tmp_path / f"archive{room}") == kept, room
+    assert assert_consistent(tmp_path / f"archive{room}") == 3
+
+
 def test_a_harvest_on_a_full_disk_ends_with_the_line_and_its_json(small_disk, tmp_path):
     archive = small_disk / "archive"
     open_index(archive / "archive.db").close()

@@ -158,6 +158,22 @@ def search(words: tuple[str, ...], archive_dir: Path, limit: int) -> None:
     print_search(existing_archive(archive_dir), " ".join(words), limit=limit)
 
 
+@cli.command()
+@archive_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+def accounts(archive_dir: Path, as_json: bool) -> None:
+    """Per account: articles known, archived and missing, oldest and newest, the channels
+    that found them, the albums found, and when each channel last worked."""
+    from archive.search_cli import open_readonly
+    from harvester.coverage import account_coverage, format_accounts
+
+    db = open_readonly(existing_archive(archive_dir) / "archive.db")
+    try:
+        click.echo(format_accounts(account_coverage(db), as_json=as_json))
+    finally:
+        db.close()
+
+
 @cli.group()
 def export() -> None:
     """Export the archive to other tools."""

@@ -53,12 +53,18 @@ class GuardedClient:
             raise HostStopped(host)
         return self.client.get(url, **options)
 
+    def post(self, url: str, form: Any, **options: Any) -> Any:
+        host = (urlsplit(url).hostname or "").lower()
+        if host in self.stopped:
+            raise HostStopped(host)
+        return self.client.post(url, form, **options)
+
 
 def try_later_host(error: TryLater) -> str:
-    """The host that asked us to slow down."""
+    """The host that asked us to slow down (a source may name it in `error.host`)."""
     if isinstance(error, RateLimited):
         return (urlsplit(error.url).hostname or ARTICLE_HOST).lower()
-    return ARTICLE_HOST
+    return getattr(error, "host", None) or ARTICLE_HOST
 
 
 @dataclass
@@ -211,6 +217,8 @@ class Drain:
                 error=page.reason,
                 run_id=self.h.run_id,
             )
+        if page.is_article and page.biz:
+            self.h.note_albums(page.biz, capture.raw)
         if page.is_article and item.only_biz and page.biz and page.biz != item.only_biz:
             # A followed short link that turned out to be another account's article.
             self.queue.finish(item.key, DONE, self.h.run_id, now=now_utc(), error="another account")

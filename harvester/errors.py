@@ -16,6 +16,7 @@ __all__ = [
     "EXIT_USAGE",
     "DiskFull",
     "InputError",
+    "SourceTryLater",
     "TryLater",
     "is_disk_full",
     "unexpected",
@@ -31,6 +32,11 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_TRY_LATER = 0, 1, 2, 75
 
 class TryLater(Exception):
     """WeChat asked us to slow down, or another run holds the lock (exit 75)."""
+
+
+class SourceTryLater(TryLater):
+    """One source cannot go on until the user acts or time passes (an expired login): the
+    run goes on with the other sources, no host backs off, and it ends with exit 75."""
 
 
 def is_disk_full(error: BaseException) -> bool:

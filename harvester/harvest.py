@@ -33,6 +33,7 @@ from archive.errors import IndexBusy
 from archive.files import check_writable, sweep_temp_files
 from archive.times import iso_china, iso_utc, local_when, now_utc
 from harvester.archiver import Archive
+from harvester.discovered import Discovered, Found
 from harvester.drain import Drain, GuardedClient, HostStopped, try_later_host
 from harvester.errors import (
     EXIT_OK,
@@ -41,6 +42,7 @@ from harvester.errors import (
     EXIT_USAGE,
     DiskFull,
     InputError,
+    SourceTryLater,
     TryLater,
     is_disk_full,
 )
@@ -58,6 +60,7 @@ from harvester.http import (
     HttpClient,
 )
 from harvester.http import relay_from_env as relay_from_environ
+from harvester.links import ArticleLink
 from harvester.lock import HarvestLock, LockHeld, LockRefused, pid_alive
 from harvester.model import Page
 from harvester.queue import (
@@ -68,6 +71,7 @@ from harvester.queue import (
 from harvester.runs import Summary, record_busy, recorded_run, sigterm_as_interrupt
 from harvester.settings import env_number
 from harvester.sources import Listing, Source, SourceError, followed_links
+from harvester.sources.discovery import album_ids_in_page
 
 DEFAULT_ARCHIVE = Path("wechat-archive")
 RECHECK_AFTER = timedelta(hours=20)  # "not checked for about a day", for nightly runs
@@ -146,6 +150,7 @@ class Harvest:
         self.relay = relay
         self.report = report
         self.queue = HarvestQueue(archive.db)
+        self.discovered = Discovered(archive.db, archive.root)
         self.summary = Summary()
         for name in COUNT_NAMES:
             self.summary.counts[name] += 0
@@ -201,7 +206,9 @@ class Harvest:
             return
         with self._client() as client:
             self.client = GuardedClient(client)
-            sources = self.config.build_sources(self.client)
+            sources = self.config.build_sources(
+                self.client, known=self.known, memory=self.discovered
+            )
             self.follow_other = {s.name: spec.follow_other_accounts for spec, s in sources}
             self.queue.revive_failed(now=now_utc())
             with self.report.progress() as progress:
@@ -269,10 +276,23 @@ class Harvest:
             if source.skipped:  # files of a seed folder that hold no article
                 self.summary.counts["skipped"] += source.skipped
 
+    def known(self, link: ArticleLink) -> bool:
+        """The article is queued (any state) or archived: listing it again costs nothing."""
+        return self.queue.state(link.key) is not None or self.archive.has_link(link)
+
     def _list_one(self, source: Source) -> None:
         batch: dict[str, QueueItem] = {}
+        found: list[Found] = []
         try:
             for listing in source.listings():
+                found.append(
+                    Found(
+                        listing.link.key,
+                        listing.channel or source.kind,
+                        listing.biz or listing.link.biz,
+                        source.name,
+                    )
+                )
                 item = self._new_item(listing, source, batch)
                 if item is None:
                     self.summary.add("skipped")
@@ -280,6 +300,8 @@ class Harvest:
                 batch[item.key] = item
                 if len(batch) >= ENQUEUE_BATCH:
                     self._enqueue(batch)
+        except SourceTryLater as error:  # this source only: the others go on
+            self.try_later.append(str(error))
         except TryLater as error:
             self.slow_down(error, try_later_host(error))
         except HostStopped:
@@ -289,6 +311,7 @@ class Harvest:
             self.summary.fail(message if source.name in message else f"{source.label}: {message}")
         finally:
             self._enqueue(batch)
+            self.discovered.record(found, now=now_utc())
 
     def _new_item(
         self, listing: Listing, source: Source, batch: dict[str, QueueItem]
@@ -348,6 +371,16 @@ class Harvest:
                 items.values(), self.run_id, now=now
             )
 
+    # -- what pages say of their account
+
+    def note_albums(self, biz: str, raw: bytes) -> None:
+        """Remember the albums an archived page names (an account source pages them)."""
+        ids = album_ids_in_page(raw.decode("utf-8", errors="replace"))
+        if ids:
+            self.discovered.add_albums(
+                biz, [(i, None) for i in ids], found_by="page", now=now_utc()
+            )
+
     # -- following links
 
     def follow(self, page: Page, key: str, item: QueueItem) -> int:
@@ -355,17 +388,21 @@ class Harvest:
         same_account = not self.follow_other.get(item.source or "", False)
         links = followed_links(page.body_html, from_biz=page.biz, same_account_only=same_account)
         batch: dict[str, QueueItem] = {}
+        links_found: dict[str, str | None] = {}  # key -> its account, when known
         for link in links:
             if link.key in (key, item.key) or link.key in batch:
                 continue
             if self.queue.state(link.key) is not None or self.archive.has_link(link):
                 continue
             only_biz = page.biz if same_account and link.biz is None else None
+            links_found[link.key] = link.biz or only_biz
             batch[link.key] = QueueItem(
                 key=link.key, url=link.url, source=item.source, reason="follow", only_biz=only_biz
             )
         added = len(batch)
         self._enqueue(batch)
+        found = [Found(k, "follow", biz, item.source) for k, biz in links_found.items()]
+        self.discovered.record(found, now=now_utc())
         return added
 
 

@@ -117,12 +117,18 @@ class HarvestConfig:
     sources: tuple[SourceConfig, ...]
     locator: _Locator = field(repr=False, compare=False)
 
-    def build_sources(self, client: Any) -> list[tuple[SourceConfig, Source]]:
-        """Each source, made with `client`; InputError (file, line, key) for a bad one."""
+    def build_sources(
+        self, client: Any, *, known: Any = None, memory: Any = None
+    ) -> list[tuple[SourceConfig, Source]]:
+        """Each source, made with `client` (and the harvest's `known` and `memory`, see
+        SourceContext); InputError (file, line, key) for a bad one."""
         built = []
         for spec in self.sources:
+            context = SourceContext(client, self.base_dir, memory=memory)
+            if known is not None:
+                context.known = known
             try:
-                source = make_source(spec.table, SourceContext(client, self.base_dir))
+                source = make_source(spec.table, context)
             except SourceConfigError as error:
                 raise self._error(spec, error.key, f"{error.key!r} {error.problem}") from None
             built.append((spec, source))

@@ -17,6 +17,9 @@ Parts (the issue's targets):
            host, 200 articles × 5 images) within 1.15× of the least time the limit allows
   scale    a synthetic archive grown to --scale-max: build, size, search and rebuild cost
            per article at 10/25/50/100%; 2-char search under 100 ms at 100,000
+  discovery  `kind = "account"` on a simulated account (300 articles, 120 sends, 4 albums,
+           60 articles in none) from one link: ≥ 99% found, ≤ 1.15 requests per archived
+           article, the politeness limit held; the next night (3 new) ≤ 10 listing requests
 
 The corpus is read from ../shared/corpus/mp_duty beside the checkout (never copied into
 the project); without it the import and memory parts are skipped, saying so. Progress
@@ -56,7 +59,7 @@ for folder in (SCRIPTS, ROOT):
 
 from bench_util import CORPUS, PartResult, fmt_number  # noqa: E402
 
-PARTS = ("import", "memory", "harvest", "scale")
+PARTS = ("import", "memory", "harvest", "scale", "discovery")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -75,6 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--harvest-latency", type=float, default=0.05, help="seconds (0.05)")
     parser.add_argument("--harvest-concurrency", type=int, default=2, help="per host (2)")
     parser.add_argument("--rebuild-sample", type=int, help="articles rebuilt per step (2000)")
+    parser.add_argument("--discovery-rate", type=float, help="requests/s for discovery (20)")
     parser.add_argument("--search-reps", type=int, help="runs of each query (20)")
     parser.add_argument("--profile", action="store_true", help="sample the import with py-spy")
     parser.add_argument("--workdir", type=Path, help="scratch folder (a new temporary one)")
@@ -94,6 +98,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "harvest_rate": 20.0 if quick else 10.0,
         "rebuild_sample": 50 if quick else 2_000,
         "search_reps": 5 if quick else 20,
+        "discovery_rate": 100.0 if quick else 20.0,
     }
     for name, value in defaults.items():
         if getattr(args, name) is None:
@@ -162,6 +167,10 @@ def run_parts(args: argparse.Namespace, work: Path) -> list[PartResult]:
                     concurrency=args.harvest_concurrency,
                     log=log,
                 )
+            elif name == "discovery":
+                from bench_discovery import discovery_part
+
+                part = discovery_part(work, quick=args.quick, rate=args.discovery_rate, log=log)
             else:
                 from bench_scale import scale_part
 
@@ -202,6 +211,7 @@ def report(args: argparse.Namespace, parts: list[PartResult], extra: dict) -> di
             "harvest_concurrency": args.harvest_concurrency,
             "rebuild_sample": args.rebuild_sample,
             "search_reps": args.search_reps,
+            "discovery_rate": args.discovery_rate,
         },
         "results": [row.as_dict() for row in rows],
         "missed": [row.id for row in rows if row.passed is False],

@@ -9,7 +9,8 @@ a request was meant for (without it, the path decides). It serves
 - images at mmbiz-style paths (real PNG/JPEG/GIF/WebP made with Pillow) from `add_image`,
   and mmbiz's "not allowed" placeholder to a foreign Referer;
 - album JSON `/mp/appmsgalbum?action=getalbum&…&f=json`, paged, from `add_album`;
-- any fixed body at a path from `add_route`;
+- any fixed body at a path from `add_route`, and answers computed per request (GET or
+  POST) from `add_handler` (tests/fakeaccount.py and tests/fakeweread.py use it);
 - faults on demand (`fault`), added latency (`latency`), and a request log (`requests`).
 
 Standard library and Pillow only; it does not import the program (a fake that shared
@@ -35,7 +36,7 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -45,6 +46,8 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 ARTICLE_HOST = "mp.weixin.qq.com"
 IMAGE_HOSTS = ("mmbiz.qpic.cn", "mmbiz.qlogo.cn", "mmecoa.qpic.cn", "mpvideo.qpic.cn")
 WECHAT_HOSTS = (ARTICLE_HOST, *IMAGE_HOSTS, "res.wx.qq.com")
+WEREAD_HOST = "weread.qq.com"
+RELAYED_HOSTS = (*WECHAT_HOSTS, WEREAD_HOST)
 
 IMAGE_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
 _PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP"}
@@ -361,6 +364,29 @@ class LoggedRequest(NamedTuple):
     method: str
     path: str  # path with query, as received
     headers: dict[str, str]  # names in lower case
+    body: bytes = b""  # a POST's body
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a handler from `add_handler` is given: one request, its query parsed."""
+
+    method: str
+    host: str | None
+    path: str
+    query: dict[str, str]  # first value of each parameter
+    body: bytes
+    headers: dict[str, str]
+
+    def form(self) -> dict[str, str]:
+        """A url-encoded POST body, first value of each field."""
+        fields = parse_qs(self.body.decode("utf-8", errors="replace"), keep_blank_values=True)
+        return {k: v[0] for k, v in fields.items()}
+
+
+# A handler's answer: (status, body, content type); a dict or list body is sent as JSON.
+Answer = tuple[int, Any, str]
+Handler = Callable[[Call], Answer]
 
 
 @dataclass
@@ -448,6 +474,7 @@ class FakeWeChat:
         self._images: dict[tuple[str, str], tuple[bytes, str]] = {}
         self._routes: dict[tuple[str | None, str], _Route] = {}
         self._albums: dict[tuple[str, str], _Album] = {}
+        self._handlers: dict[tuple[str, str], Handler] = {}
         self._faults: list[Fault] = []
         self._log: list[tuple[LoggedRequest, float]] = []
         self._in_flight = 0
@@ -497,12 +524,12 @@ class FakeWeChat:
 
     @property
     def relay(self) -> dict[str, str]:
-        """{host: base_url} for every WeChat host."""
-        return {host: self.base_url for host in WECHAT_HOSTS}
+        """{host: base_url} for every WeChat host (and WeRead's)."""
+        return {host: self.base_url for host in RELAYED_HOSTS}
 
     def relay_env(self) -> str:
-        """The HARVESTER_RELAY value sending every WeChat host here."""
-        return ",".join(f"{host}={self.base_url}" for host in WECHAT_HOSTS)
+        """The HARVESTER_RELAY value sending every WeChat host (and WeRead's) here."""
+        return ",".join(f"{host}={self.base_url}" for host in RELAYED_HOSTS)
 
     # -- registry
 
@@ -578,6 +605,14 @@ class FakeWeChat:
         all_headers = {"Content-Type": content_type, **(headers or {})}
         with self._lock:
             self._routes[(host, path)] = _Route(status, data, all_headers)
+
+    def add_handler(self, path: str, handler: Handler, *, host: str = ARTICLE_HOST) -> None:
+        """Answer every request for `path` (no query) on `host` with `handler(call)`.
+
+        Faults armed with `fault` still come first, as for every other path.
+        """
+        with self._lock:
+            self._handlers[(host, path)] = handler
 
     def add_album(
         self,
@@ -707,8 +742,24 @@ class FakeWeChat:
                 return armed
         return None
 
-    def _route(self, host: str | None, path: str, headers: Mapping[str, str]) -> _Reply:
+    def _route(
+        self,
+        host: str | None,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes = b"",
+        method: str = "GET",
+    ) -> _Reply:
         bare, _, query = path.partition("?")
+        with self._lock:
+            handler = self._handlers.get((host or ARTICLE_HOST, bare))
+        if handler is not None:
+            params = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
+            status, data, ctype = handler(Call(method, host, bare, params, body, dict(headers)))
+            if isinstance(data, (dict, list)):
+                data = json.dumps(data, ensure_ascii=False)
+            payload = data.encode("utf-8") if isinstance(data, str) else data
+            return _Reply(status, payload, {"Content-Type": ctype})
         with self._lock:
             route = self._routes.get((host, path)) or self._routes.get((host, bare))
             if route is None and host is not None:
@@ -904,10 +955,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._serve(head=False)
 
+    def do_POST(self) -> None:
+        self._serve(head=False)
+
     def _serve(self, *, head: bool) -> None:
         fake = self.server.fake
         headers = {k.lower(): v for k, v in self.headers.items()}
-        fake._enter(LoggedRequest(self.command, self.path, headers))
+        length = headers.get("content-length", "0")
+        body = self.rfile.read(int(length)) if length.isdigit() and int(length) else b""
+        fake._enter(LoggedRequest(self.command, self.path, headers, body))
         try:
             if fake.latency:
                 fake._stopping.wait(fake.latency)
@@ -922,7 +978,7 @@ class _Handler(BaseHTTPRequestHandler):
             reply = (
                 self._fault_reply(armed, host)
                 if armed is not None
-                else fake._route(host, self.path, headers)
+                else fake._route(host, self.path, headers, body, self.command)
             )
             self._send(reply, head=head)
         except (BrokenPipeError, ConnectionResetError):

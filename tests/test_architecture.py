@@ -24,6 +24,8 @@ PURE = [
     "harvester/links.py",
     "harvester/mdbody.py",
     "harvester/seedfile.py",
+    "harvester/sources/bookid.py",
+    "harvester/sources/discovery.py",
     *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("harvester/page/*.py")),
     *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("harvester/markdown/*.py")),
 ]

@@ -66,6 +66,10 @@ def test_quick_json_has_every_part(tmp_path: Path) -> None:
         "scale.search_4",
         "scale.datasette_2",
         "scale.rebuild_rate",
+        "discovery.found",
+        "discovery.requests_per_article",
+        "discovery.politeness",
+        "discovery.next_night",
     }
     if CORPUS.is_dir():
         expected |= {"import.time", "import.convert", "memory.peak", "memory.flat"}
@@ -79,6 +83,8 @@ def test_quick_json_has_every_part(tmp_path: Path) -> None:
     ]
     assert data["missed"] == [row["id"] for row in rows if row["passed"] is False]
 
+    discovery = data["details"]["discovery"]
+    assert (discovery["articles"], discovery["found_after_second"]) == (60, 63)
     harvest = data["details"]["harvest"]
     assert harvest["archived"] == 10
     assert harvest["images_ok"] == 50

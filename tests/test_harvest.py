@@ -655,7 +655,7 @@ def test_old_temporary_files_of_killed_writes_are_swept(tmp_path):
             '[[sources]]\nkind = "urls"\npath = "links.txt"\n\n[[sources]]\nkind = "rss"\n'
             'url = "https://example.org/feed.xml"\n',
             "harvester.toml:6: sources[2]: 'kind' is 'rss', not a known source kind "
-            "(known kinds: album, feed, mp, seed, urls)",
+            "(known kinds: account, album, feed, mp, seed, urls, weread)",
         ),
         (
             '[[sources]]\nkind = "urls"\npath = "missing.txt"\n',
@@ -729,7 +729,7 @@ def test_example_config_is_valid_and_documents_the_defaults(tmp_path):
     (tmp_path / "links.txt").write_text("")
     config = load_config(config_path)
     assert config.politeness == Politeness()
-    assert [spec.kind for spec in config.sources] == ["urls", "album"]
+    assert [spec.kind for spec in config.sources] == ["urls", "album", "account"]
     assert (config.archive, config.refresh_days) == (tmp_path / "wechat-archive", 7)
 
 

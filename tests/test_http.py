@@ -243,6 +243,7 @@ def test_relay_env_fixture_sets_the_variable_for_every_wechat_host(relay_env, fa
             "mmecoa.qpic.cn",
             "mpvideo.qpic.cn",
             "res.wx.qq.com",
+            "weread.qq.com",
         )
     }
     assert os.environ["HARVESTER_RELAY"] == relay_env
@@ -833,3 +834,22 @@ def test_network_guard_also_stops_python_subprocesses_started_by_tests() -> None
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode == 1
     assert "network guard: a test may only reach loopback; refused '203.0.113.7'" in result.stderr
+
+
+def test_post_sends_the_form_and_follows_a_redirect_with_a_get(http_client, fake_wechat):
+    seen = []
+
+    def handler(call):
+        seen.append((call.method, call.form(), call.headers.get("content-type")))
+        if call.method == "POST":
+            return 200, {"ok": call.form()["req"]}, "application/json"
+        return 200, {"ok": "get"}, "application/json"
+
+    fake_wechat.add_handler("/mp/getainfo", handler)
+    response = http_client.post("https://mp.weixin.qq.com/mp/getainfo?f=json", {"req": "[1]"})
+    assert response.json() == {"ok": "[1]"}
+    assert seen == [("POST", {"req": "[1]"}, "application/x-www-form-urlencoded")]
+    fake_wechat.fault("/mp/getainfo", "redirect", times=1, location="/mp/getainfo?again=1")
+    response = http_client.post("https://mp.weixin.qq.com/mp/getainfo?f=json", {"req": "[2]"})
+    assert response.json() == {"ok": "get"}
+    assert seen[-1] == ("GET", {}, None)

@@ -71,7 +71,7 @@ def test_unknown_kind_is_refused_naming_the_known_kinds():
         make_source({"kind": "rss"})
     assert str(caught.value) == (
         "source: 'kind' is 'rss', not a known source kind "
-        "(known kinds: album, feed, mp, seed, urls)"
+        "(known kinds: account, album, feed, mp, seed, urls, weread)"
     )
 
 
@@ -82,7 +82,7 @@ def test_missing_kind_is_refused_naming_the_key():
 
 
 def test_registry_knows_every_source_kind():
-    assert known_kinds() == ["album", "feed", "mp", "seed", "urls"]
+    assert known_kinds() == ["account", "album", "feed", "mp", "seed", "urls", "weread"]
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """The one HTTP client of the program: politeness, retries and size caps, per host.
 
-Every request the program makes goes through `HttpClient.get`, so the rules WeChat cares
-about live in this package and nowhere else:
+Every request the program makes goes through `HttpClient.get` (or `.post`), so the rules
+WeChat cares about live in this package and nowhere else:
 
 - only allowed hosts are fetched (`check_url`, before any network activity); redirects
   are followed by hand and each hop is checked again. A host the user's config names (a
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -240,6 +241,38 @@ class HttpClient:
         `also_allow` are hosts this request and its redirects may reach besides the
         allowlist (a feed's own host, which the user's config names).
         """
+        return self._request(
+            url, None, kind=kind, max_bytes=max_bytes, headers=headers, also_allow=also_allow
+        )
+
+    def post(
+        self,
+        url: str,
+        form: Mapping[str, str],
+        *,
+        kind: Kind = "api",
+        max_bytes: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        also_allow: Iterable[str] = (),
+    ) -> Response:
+        """POST `form` url-encoded to `url` (an API that takes its batch in the body, as
+        mp/getainfo does), with every rule of `get`; a redirect is followed with a GET,
+        as a browser does."""
+        body = urlencode(dict(form)).encode("ascii")
+        return self._request(
+            url, body, kind=kind, max_bytes=max_bytes, headers=headers, also_allow=also_allow
+        )
+
+    def _request(
+        self,
+        url: str,
+        body: bytes | None,
+        *,
+        kind: Kind,
+        max_bytes: int | None,
+        headers: Mapping[str, str] | None,
+        also_allow: Iterable[str],
+    ) -> Response:
         if kind not in ACCEPT:
             raise ValueError(f"kind must be one of {sorted(ACCEPT)}, not {kind!r}")
         limit = self.max_bytes if max_bytes is None else max_bytes
@@ -248,7 +281,9 @@ class HttpClient:
         allowed = self.allowed_hosts | {norm_host(host) for host in also_allow}
         parsed = check_url(url, allowed)
         for hop in range(MAX_REDIRECTS + 1):
-            answer = self._fetch(url, current, parsed, kind=kind, limit=limit, extra=headers)
+            answer = self._fetch(
+                url, current, parsed, kind=kind, limit=limit, extra=headers, body=body
+            )
             status = answer.status
             if status in REDIRECT_STATUSES and answer.headers.get("location"):
                 if hop == MAX_REDIRECTS:
@@ -258,7 +293,7 @@ class HttpClient:
                     parsed = check_url(location, allowed)
                 except ForbiddenHost as exc:
                     raise ForbiddenRedirect(url, location, exc.reason, status=status) from None
-                current = location
+                current, body = location, None
                 continue
             if not 200 <= status < 300:
                 raise FetchError(url, _at(f"HTTP {status}", url, current), status=status)
@@ -342,8 +377,10 @@ class HttpClient:
         kind: str,
         limit: int,
         extra: Mapping[str, str] | None,
+        body: bytes | None = None,
     ) -> _Attempt:
-        """One hop with retries; returns any answer that is not retried (2xx, 3xx, 4xx)."""
+        """One hop with retries; returns any answer that is not retried (2xx, 3xx, 4xx).
+        With a `body` the hop is a POST of a url-encoded form."""
         host = norm_host(parsed.host)
         gate = self._gate(host)
         if gate.unreachable >= HOST_DOWN_AFTER:
@@ -355,6 +392,8 @@ class HttpClient:
             )
         target = relay_url(parsed, self.relay)
         headers = self._headers(host, parsed.scheme, kind, extra)
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
         seconds = self.deadlines[kind]
         attempts = self.retries + 1
         reason = ""
@@ -362,7 +401,7 @@ class HttpClient:
         unreachable = False
         for attempt in range(1, attempts + 1):
             try:
-                answer = self._attempt(host, target, headers, limit, seconds)
+                answer = self._attempt(host, target, headers, limit, seconds, body)
             except _Oversize:
                 raise FetchError(
                     url, _at(f"body larger than {format_size(limit)}", url, hop_url)
@@ -413,9 +452,16 @@ class HttpClient:
             gate.unreachable = 0 if reachable else gate.unreachable + 1
 
     def _attempt(
-        self, host: str, target: str, headers: Mapping[str, str], limit: int, seconds: float
+        self,
+        host: str,
+        target: str,
+        headers: Mapping[str, str],
+        limit: int,
+        seconds: float,
+        body: bytes | None,
     ) -> _Attempt:
-        """One request, at most `seconds` from its connect to its last byte (_TooSlow)."""
+        """One request (a POST of `body` when there is one), at most `seconds` from its
+        connect to its last byte (_TooSlow)."""
         gate = self._gate(host)
         with gate.semaphore:
             self._wait_turn(gate)
@@ -423,9 +469,10 @@ class HttpClient:
                 gate.count += 1
             connect, read = self._timeouts
             request = self._client.build_request(
-                "GET",
+                "GET" if body is None else "POST",
                 target,
                 headers=headers,
+                content=body,
                 timeout=httpx.Timeout(read, connect=min(connect, seconds)),
                 extensions={"trace": deadline.trace},
             )

@@ -10,7 +10,7 @@ A new kind is one module here that defines a `BaseSource` subclass decorated wit
 `@register("<kind>")`, plus its import below.
 """
 
-from harvester.sources import album, feed, mp, seed, urls
+from harvester.sources import account, album, feed, mp, seed, urls, weread
 from harvester.sources.base import (
     REGISTRY,
     BaseSource,
@@ -33,6 +33,7 @@ __all__ = [
     "SourceConfigError",
     "SourceContext",
     "SourceError",
+    "account",
     "album",
     "feed",
     "followed_links",
@@ -42,4 +43,5 @@ __all__ = [
     "register",
     "seed",
     "urls",
+    "weread",
 ]

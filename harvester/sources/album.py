@@ -15,21 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit
 
-from harvester.errors import InputError, TryLater
+from harvester.errors import InputError
 from harvester.links import ARTICLE_HOST, ArticleLink, LinkError, canonical_url, parse_link
 from harvester.sources.base import (
     BaseSource,
     Listing,
     SourceError,
-    base_ret,
-    load_json,
+    checked_answer,
     register,
     text_or_none,
     unix_time,
 )
 
 PAGE_SIZE = 20
-FREQ_CONTROL = 200013
 
 
 @dataclass(frozen=True)
@@ -84,16 +82,9 @@ def parse_album_page(
     """One album API answer as listings (pure). SourceError for `base_resp.ret` != 0;
     TryLater for WeChat's freq control (200013) or its verification page."""
     what = f"album {source}".strip()
-    body = load_json(data, what)
-    ret, errmsg = base_ret(body)
-    if ret == FREQ_CONTROL:
-        raise TryLater(f"{what}: WeChat freq control (ret {ret}); try again in a few hours")
-    if ret != 0:
-        detail = f" {errmsg}" if errmsg else ""
-        raise SourceError(
-            f"{what}: WeChat refused the album list (base_resp.ret {ret}{detail}); "
-            "check the album link"
-        )
+    body = checked_answer(
+        data, what, refused="WeChat refused the album list", hint="; check the album link"
+    )
     resp = body.get("getalbum_resp")
     if not isinstance(resp, Mapping):
         raise SourceError(f"{what}: the answer has no getalbum_resp")

@@ -25,9 +25,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from archive.times import from_unix
+from archive.times import from_unix, now_utc
 from harvester.errors import InputError, TryLater
 from harvester.links import ArticleLink
+
+FREQ_CONTROL = 200013  # base_resp.ret of every mp endpoint that says slow down
 
 # Keys any source table may carry besides its own.
 COMMON_KEYS = frozenset({"kind", "name", "follow_links"})
@@ -49,7 +51,8 @@ class Listing:
 
     `published_at` is aware (China time, UTC+8, for WeChat's Unix seconds); `source` is
     the label of the source it came from; `seed_path` is the seed-format file holding the
-    article's content, when it came from one (import it instead of fetching).
+    article's content, when it came from one (import it instead of fetching); `biz` is
+    the account, when the source knows it before any fetch (a short link from WeRead).
     """
 
     link: ArticleLink
@@ -59,6 +62,8 @@ class Listing:
     digest: str | None = None
     source: str = ""
     seed_path: Path | None = None
+    biz: str | None = None
+    channel: str = ""  # how a source with several ways found it ("getainfo"); default its kind
 
 
 class SourceError(Exception):
@@ -88,16 +93,24 @@ class Fetcher(Protocol):
         also_allow: Iterable[str] = ...,
     ) -> Any: ...
 
+    def post(self, url: str, form: Mapping[str, str], **options: Any) -> Any: ...
+
 
 @dataclass
 class SourceContext:
-    """What a source gets besides its table: the shared client and where relative paths start.
+    """What a source gets besides its table: the shared client, where relative paths start,
+    and what the archive knows already.
 
     `client` may be None for offline work (check(), and the urls and seed sources).
+    `known(link)`: the article is archived or queued (a source that pages newest first
+    stops at the first page it knows all of); by default nothing is known. `memory`: what
+    the harvest remembers per account (harvester/discovered.py), None outside a harvest.
     """
 
     client: Fetcher | None = None
     base_dir: Path = field(default_factory=Path.cwd)
+    known: Callable[[ArticleLink], bool] = field(default=lambda _link: False)
+    memory: Any = None  # harvester.discovered.Discovered during a harvest: albums, channels
 
 
 class Source(Protocol):
@@ -192,6 +205,16 @@ class BaseSource:
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
+
+    def note_channel(self, biz: str, channel: str, error: str | None = None) -> None:
+        """Remember that `channel` worked (or failed, why) for the account `biz`."""
+        memory = self.context.memory
+        if memory is None:
+            return
+        if error is None:
+            memory.channel_worked(biz, channel, now=now_utc())
+        else:
+            memory.channel_failed(biz, channel, error, now=now_utc())
 
     def config_error(self, key: str, problem: str) -> SourceConfigError:
         return SourceConfigError(self.label, key, problem)
@@ -304,3 +327,22 @@ def base_ret(data: Mapping[str, Any]) -> tuple[int, str]:
     except (TypeError, ValueError):
         code = -1
     return code, str(resp.get("errmsg") or resp.get("err_msg") or "")
+
+
+def checked_answer(
+    data: bytes | str | Mapping[str, Any],
+    what: str,
+    *,
+    refused: str = "WeChat refused",
+    hint: str = "",
+) -> dict[str, Any]:
+    """A JSON answer of a public mp endpoint whose `base_resp.ret` is 0. TryLater for
+    freq control (200013) or the verification page; SourceError for any other ret."""
+    body = load_json(data, what)
+    ret, errmsg = base_ret(body)
+    if ret == FREQ_CONTROL:
+        raise TryLater(f"{what}: WeChat freq control (ret {ret}); try again in a few hours")
+    if ret != 0:
+        detail = f" {errmsg}" if errmsg else ""
+        raise SourceError(f"{what}: {refused} (base_resp.ret {ret}{detail}){hint}")
+    return body

@@ -11,7 +11,10 @@ as text. From each item the source takes:
   (a bridge linking to its own reader page) and gets the item's metadata; otherwise links
   found in content are other articles and carry no metadata.
 
-The same article in several items is yielded once, first seen first.
+The same article in several items is yielded once, first seen first. A feed whose URL
+names a WeRead book id (wewe-rss: `/feeds/MP_WXS_<n>.atom`), or an item whose id is one
+(we-mp-rss), is of that account: its items' links are attributed to the account's biz
+(harvester/sources/bookid.py) before any page is fetched.
 
 Feeds live on arbitrary hosts, which the HTTP client's WeChat allowlist refuses. A feed
 named in the user's config is trusted for itself only: its host (`extra_hosts`, also what
@@ -42,15 +45,20 @@ from harvester.sources.base import (
     register,
     text_or_none,
 )
+from harvester.sources.bookid import biz_of_book, book_id_in
 
 MAX_DIGEST = 200
 _TAG = re.compile(r"<[^>]*>")
 _ENCODING_NOTES = (feedparser.CharacterEncodingOverride,)
 
 
-def parse_feed(data: bytes, *, source: str = "") -> tuple[list[Listing], list[str]]:
+def parse_feed(
+    data: bytes, *, source: str = "", biz: str | None = None
+) -> tuple[list[Listing], list[str]]:
     """Listings of an RSS or Atom document given as bytes (pure), and warnings.
 
+    `biz`: the account the whole feed is of (its URL names a WeRead book id); an item
+    whose id is a book id (`MP_WXS_<n>…`) is of that account instead.
     SourceError when the bytes are not a feed at all.
     """
     what = f"feed {source}".strip()
@@ -68,12 +76,17 @@ def parse_feed(data: bytes, *, source: str = "") -> tuple[list[Listing], list[st
 
     listings: dict[str, Listing] = {}
     for entry in parsed.entries:
-        for listing in _entry_listings(entry, source):
+        for listing in _entry_listings(entry, source, _entry_biz(entry) or biz):
             listings.setdefault(listing.link.key, listing)
     return list(listings.values()), warnings
 
 
-def _entry_listings(entry: Mapping[str, Any], source: str) -> list[Listing]:
+def _entry_biz(entry: Mapping[str, Any]) -> str | None:
+    book = book_id_in(str(entry.get("id") or ""))
+    return biz_of_book(book) if book else None
+
+
+def _entry_listings(entry: Mapping[str, Any], source: str, biz: str | None) -> list[Listing]:
     own = _own_links(entry)
     in_content: dict[str, ArticleLink] = {}
     for html_text in _content_html(entry):
@@ -89,7 +102,8 @@ def _entry_listings(entry: Mapping[str, Any], source: str) -> list[Listing]:
     digest = _digest(entry)
     cover = _cover(entry)
     result = [
-        Listing(link, title, published, cover, digest, source=source) for link in own.values()
+        Listing(link, title, published, cover, digest, source=source, biz=None if link.biz else biz)
+        for link in own.values()
     ]
     result += [Listing(link, source=source) for link in in_content.values()]
     return result
@@ -205,7 +219,10 @@ class FeedSource(BaseSource):
     def listings(self) -> Iterator[Listing]:
         self.check()
         client = self.client()
-        response = client.get(self.require_str("url"), kind="api", also_allow=self.extra_hosts)
-        listings, warnings = parse_feed(response.content, source=self.name)
+        url = self.require_str("url")
+        book = book_id_in(url)
+        response = client.get(url, kind="api", also_allow=self.extra_hosts)
+        biz = biz_of_book(book) if book else None
+        listings, warnings = parse_feed(response.content, source=self.name, biz=biz)
         self.warnings.extend(warnings)
         yield from listings

@@ -12,6 +12,11 @@ reason other than throttling or an expired session. Pages of 5 until a short pag
 `total` is reached. `base_resp.ret` 200013 (freq control) raises TryLater saying when to
 retry; 200003 (session expired) raises SourceError telling the user to renew the login.
 
+Since 2026-07-29/30 the list answers 200013 for good. During a harvest, a 200013 for a
+login that has not listed anything since then is that shutdown: the source fails with one
+plain line pointing to `kind = "account"` and `kind = "weread"` (MpListShut; no host backs
+off, the other sources go on) and is not asked again for a week.
+
 WeChat requires the token in the query string, so the request URLs hold it: every error
 from the client is re-raised here with the token and cookie masked. Anything else that
 records request URLs (a fetch log) must mask `token=` itself.
@@ -20,17 +25,15 @@ records request URLs (a fetch log) must mask `token=` itself.
 from __future__ import annotations
 
 import json
-import os
 import re
-import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from archive.times import CHINA, now_utc
+from archive.times import CHINA, now_utc, parse_time
 from harvester.errors import InputError, TryLater
 from harvester.http import FetchError
 from harvester.links import ARTICLE_HOST, ArticleLink, LinkError, canonical_url, parse_link
@@ -44,6 +47,7 @@ from harvester.sources.base import (
     text_or_none,
     unix_time,
 )
+from harvester.sources.private import read_private_text
 
 PAGE_SIZE = 5
 FREQ_CONTROL = 200013
@@ -52,6 +56,15 @@ RETRY_HOURS = 6
 PUBLISH_PATH = "/cgi-bin/appmsgpublish"
 LIST_EX_PATH = "/cgi-bin/appmsg"
 MASK = "***"
+# 2026-07-29/30: the backend list began to answer freq control for good (README, "What still
+# lists an account's articles in 2026").
+SHUTDOWN = datetime(2026, 7, 29, 16, 0, tzinfo=UTC)  # 2026-07-30 00:00 China time
+RETRY_SHUT_DAYS = 7
+SHUT_MESSAGE = (
+    "the mp backend list answers freq control (ret 200013) for good since 2026-07-30 and this "
+    'login has not listed anything since; list the account with kind = "account" (no login) '
+    'or kind = "weread" instead (this source is asked again in a week)'
+)
 
 
 class MpApiError(SourceError):
@@ -60,6 +73,11 @@ class MpApiError(SourceError):
     def __init__(self, message: str, ret: int) -> None:
         self.ret = ret
         super().__init__(message)
+
+
+class MpListShut(SourceError):
+    """Freq control from a login that never worked since the shutdown of 2026-07-29/30: the
+    list is closed for good, so the source fails plainly instead of backing off the host."""
 
 
 class SessionExpired(SourceError):
@@ -348,29 +366,7 @@ class MpSource(BaseSource):
 
     def read_auth(self) -> MpAuth:
         """The auth file's cookie and token; InputError naming `auth` for any problem."""
-        path = self.path_of("auth")
-        try:
-            info = path.stat()
-        except FileNotFoundError:
-            raise self.config_error("auth", f"names {path}, which does not exist") from None
-        except OSError as error:
-            problem = f"names {path}, which cannot be read: {error.strerror}"
-            raise self.config_error("auth", problem) from None
-        if not stat.S_ISREG(info.st_mode):
-            raise self.config_error("auth", f"names {path}, which is not a file")
-        mode = stat.S_IMODE(info.st_mode)
-        if os.name == "posix" and mode & 0o077:
-            raise self.config_error(
-                "auth",
-                f"names {path}, which others can read or change (mode {mode:04o}); it holds "
-                f"a login, so it must be mode 0600: run chmod 600 {path}",
-            )
-        try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except (OSError, UnicodeDecodeError) as error:
-            reason = error.strerror if isinstance(error, OSError) else "it is not UTF-8"
-            problem = f"names {path}, which cannot be read: {reason}"
-            raise self.config_error("auth", problem) from None
+        path, text = read_private_text(self, "auth")
         try:
             data = json.loads(text)
         except ValueError as error:
@@ -399,6 +395,36 @@ class MpSource(BaseSource):
         self.check()
         auth = self.read_auth()
         fakeid = self.require_str("fakeid")
+        if self._shut_lately(fakeid):
+            return
+        try:
+            yield from self._listings(auth, fakeid)
+        except FreqControl as error:
+            if not self._worked_since_shutdown(fakeid):
+                message = f"{self.label}: {SHUT_MESSAGE}"
+                self.note_channel(fakeid, "mp", message)
+                raise MpListShut(message) from error
+            raise
+        self.note_channel(fakeid, "mp")
+
+    def _worked_since_shutdown(self, fakeid: str) -> bool:
+        memory = self.context.memory
+        if memory is None:
+            return True  # nothing remembered (outside a harvest): an ordinary freq control
+        worked = memory.channel(fakeid, "mp")[0]
+        return worked is not None and parse_time(worked, naive=UTC) >= SHUTDOWN
+
+    def _shut_lately(self, fakeid: str) -> bool:
+        """Said shut within RETRY_SHUT_DAYS: not asked again (no request, no line) until then."""
+        memory = self.context.memory
+        if memory is None:
+            return False
+        worked, failed, error = memory.channel(fakeid, "mp")
+        if failed is None or not (error or "").endswith(SHUT_MESSAGE) or (worked or "") > failed:
+            return False
+        return now_utc() - parse_time(failed, naive=UTC) < timedelta(days=RETRY_SHUT_DAYS)
+
+    def _listings(self, auth: MpAuth, fakeid: str) -> Iterator[Listing]:
         max_pages = self.optional_int("max_pages")
         seen: set[str] = set()
         try:

@@ -44,6 +44,20 @@ def test_a_trickled_answer_fails_at_the_deadline_naming_the_url(
     assert elapsed < DEADLINE + 2.0
 
 
+def test_a_post_whose_answer_trickles_fails_at_the_deadline(fake_wechat):
+    fake_wechat.add_handler("/mp/getainfo", lambda call: (200, {"ok": 1}, "application/json"))
+    fake_wechat.fault("/mp/getainfo", "trickle_body", interval=0.2)
+    url = "https://mp.weixin.qq.com/mp/getainfo?f=json"
+    started = time.monotonic()
+    with (
+        client_for(fake_wechat, deadline=DEADLINE, retries=0) as client,
+        pytest.raises(FetchError) as failed,
+    ):
+        client.post(url, {"req": "[1]"})
+    assert str(failed.value) == f"{url}: took longer than 1.5 s after 1 attempt"
+    assert time.monotonic() - started < DEADLINE + 2.0
+
+
 def test_a_reused_connection_keeps_the_deadline(fake_wechat, article_page):
     with client_for(fake_wechat, deadline=DEADLINE, retries=0) as client:
         assert client.get(article_page).status == 200  # the connection stays open

@@ -21,6 +21,7 @@ import os
 import re
 import tempfile
 import time
+import typing
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -216,6 +217,25 @@ def sweep_temp_files(root: Path, *, older_than: float = TEMP_MAX_AGE) -> int:
                         path.unlink()
                         removed += 1
     return removed
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[typing.BinaryIO]:
+    """A file written as a stream and put at `path` whole when the block ends (an export
+    too large to hold in memory); on any failure `path` is left as it was."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fchmod(handle.fileno(), _file_mode())
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
 
 
 def write_file(root: Path, relpath: str, data: bytes) -> bool:

@@ -163,6 +163,12 @@ def _tables() -> dict[str, dict[str, Any]]:
             "sort_desc": "at",
             "facets": ["outcome"],
         },
+        "capture_responses": {
+            "title": "Capture responses",
+            "description": "What the server answered with each raw capture fetched (URL after "
+            "redirects, HTTP status, headers): the records of `harvester export warc`.",
+            "sort_desc": "fetched_at",
+        },
         "runs": {
             "title": "Runs",
             "description": "Each harvester run: command, outcome, counts.",

@@ -194,6 +194,58 @@ def export_hugo_command(site_dir: Path, archive_dir: Path) -> None:
         sys.exit(EXIT_SOME_FAILED)
 
 
+WEB_ARCHIVES = {
+    "warc": "Write the raw captures and their images as a WARC file (OUT.warc.gz), for pywb.",
+    "wacz": "Write the same records as `export warc`, packaged as WACZ (ReplayWeb.page).",
+}
+
+
+def web_archive_command(kind: str) -> None:
+    """`export warc` and `export wacz`: the same selection, two packagings."""
+
+    @export.command(kind, help=WEB_ARCHIVES[kind])
+    @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+    @archive_option
+    @click.option("--account", help="Only this account's articles (its name).")
+    @click.option("--since", help="Only captures made at or after this date or time.")
+    def command(out: Path, archive_dir: Path, account: str | None, since: str | None) -> None:
+        from archive.wacz import export_wacz
+        from archive.warc import Selection, export_warc, parse_since
+
+        write = export_warc if kind == "warc" else export_wacz
+        selection = Selection(account=account, since=parse_since(since))
+        summary = write(existing_archive(archive_dir), out, selection)
+        export_finish(summary.failures, summary.line(out))
+
+
+for _kind in WEB_ARCHIVES:
+    web_archive_command(_kind)
+
+
+@export.command("epub")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@archive_option
+@click.option("--account", help="The articles of this account (its name).")
+@click.option("--query", help="The articles this search finds (as `harvester search`).")
+def export_epub_command(out: Path, archive_dir: Path, account: str | None, query: str | None):
+    """Write an account's articles, or a search's, as an EPUB book in publish order."""
+    from archive.epub import BookSelection, export_epub
+
+    if (account is None) == (query is None):
+        raise InputError("export epub: give one of --account NAME or --query WORDS")
+    selection = BookSelection(account=account, query=query)
+    summary = export_epub(existing_archive(archive_dir), out, selection)
+    export_finish(summary.failures, summary.line(out))
+
+
+def export_finish(failures: list[str], line: str) -> None:
+    """An export's failures (one line each), its summary line, its exit code."""
+    for failure in failures:
+        fail(failure)
+    click.echo(line)
+    sys.exit(EXIT_SOME_FAILED if failures else EXIT_OK)
+
+
 def open_client() -> HttpClient:
     """The one client, polite to WeChat, relayed where HARVESTER_RELAY says.
 

@@ -11,7 +11,7 @@ from archive.files import ImageData, identify_image
 from harvester.errors import InputError
 from harvester.http import FetchError, HttpClient
 from harvester.links import ArticleLink
-from harvester.model import Capture, Page
+from harvester.model import Capture, Page, Response
 from harvester.page import parse_page
 
 IMAGE_MAX_BYTES = 30 * 1024 * 1024
@@ -21,9 +21,10 @@ def fetch_capture(client: HttpClient, link: ArticleLink) -> Capture:
     """Raises FetchError for HTTP trouble and InputError for a page with no article in it."""
     response = client.get(link.url, kind="page")
     fetched_at = datetime.now(UTC)
+    answer = Response(response.final_url, response.status, response.headers.multi_items())
     if "/mp/wappoc_appmsgcaptcha" in response.final_url:
         page = Page(kind="verification")
-        return Capture(page, response.content, fetched_at, link.url, link.key)
+        return Capture(page, response.content, fetched_at, link.url, link.key, answer)
     try:
         page = parse_page(response.text, url=response.final_url)
     except InputError as error:
@@ -33,7 +34,7 @@ def fetch_capture(client: HttpClient, link: ArticleLink) -> Capture:
     if page.key is None and link.form == "long":
         page.biz, page.mid, page.idx = link.biz, link.mid, link.idx
         page.sn = page.sn or link.sn
-    return Capture(page, response.content, fetched_at, link.url, link.key)
+    return Capture(page, response.content, fetched_at, link.url, link.key, answer)
 
 
 def fetch_images(

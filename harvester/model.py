@@ -70,6 +70,15 @@ class Page:
         return None
 
 
+@dataclass(frozen=True)
+class Response:
+    """What the server answered with a fetched page: kept beside its raw capture."""
+
+    url: str  # where the page came from, after redirects
+    status: int
+    headers: list[tuple[str, str]]
+
+
 @dataclass
 class Capture:
     """One page in hand, however it came (fetched, read from a file, a stored raw capture):
@@ -80,3 +89,4 @@ class Capture:
     fetched_at: datetime
     origin: str  # the URL or path it came from, as messages name it
     link_key: str | None = None  # the key of the link it was asked for by (a short link's)
+    response: Response | None = None  # for a fetched page (None: read from a file)

@@ -40,6 +40,7 @@ from archive.index import (
     LinkEntry,
     mark_status,
     note_first_capture,
+    record_capture_response,
     rekey_article,
     save_article,
     save_images,
@@ -334,6 +335,16 @@ def _save_article(
             note_first_capture(db, key, first)  # an earlier copy of it: the row says so too
         save_images(db, key, image_entries(stored))
         save_links(db, key, rendering.links)
+        if capture.response is not None and plan.raw_path is None:
+            answer = capture.response
+            record_capture_response(
+                db,
+                raw_path,
+                url=answer.url,
+                status=answer.status,
+                headers=answer.headers,
+                at=capture.fetched_at,
+            )
     return outcome
 
 

@@ -20,6 +20,9 @@ Parts (the issue's targets):
   discovery  `kind = "account"` on a simulated account (300 articles, 120 sends, 4 albums,
            60 articles in none) from one link: ≥ 99% found, ≤ 1.15 requests per archived
            article, the politeness limit held; the next night (3 new) ≤ 10 listing requests
+  export   peak RSS of `harvester export warc`, `wacz` and `epub` of a synthetic archive of
+           --export-articles (10,000) with raw captures and images: < 200 MB each, beside
+           the same export of a tenth of it
 
 The corpus is read from ../shared/corpus/mp_duty beside the checkout (never copied into
 the project); without it the import and memory parts are skipped, saying so. Progress
@@ -59,7 +62,7 @@ for folder in (SCRIPTS, ROOT):
 
 from bench_util import CORPUS, PartResult, fmt_number  # noqa: E402
 
-PARTS = ("import", "memory", "harvest", "scale", "discovery")
+PARTS = ("import", "memory", "harvest", "scale", "discovery", "export")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -80,6 +83,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rebuild-sample", type=int, help="articles rebuilt per step (2000)")
     parser.add_argument("--discovery-rate", type=float, help="requests/s for discovery (20)")
     parser.add_argument("--search-reps", type=int, help="runs of each query (20)")
+    parser.add_argument("--export-articles", type=int, help="articles exported (10000)")
     parser.add_argument("--profile", action="store_true", help="sample the import with py-spy")
     parser.add_argument("--workdir", type=Path, help="scratch folder (a new temporary one)")
     parser.add_argument("--save", type=Path, help="also write the JSON report to this file")
@@ -99,6 +103,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "rebuild_sample": 50 if quick else 2_000,
         "search_reps": 5 if quick else 20,
         "discovery_rate": 100.0 if quick else 20.0,
+        "export_articles": 200 if quick else 10_000,
     }
     for name, value in defaults.items():
         if getattr(args, name) is None:
@@ -171,6 +176,10 @@ def run_parts(args: argparse.Namespace, work: Path) -> list[PartResult]:
                 from bench_discovery import discovery_part
 
                 part = discovery_part(work, quick=args.quick, rate=args.discovery_rate, log=log)
+            elif name == "export":
+                from bench_export import export_part
+
+                part = export_part(work, articles=args.export_articles, log=log)
             else:
                 from bench_scale import scale_part
 
@@ -212,6 +221,7 @@ def report(args: argparse.Namespace, parts: list[PartResult], extra: dict) -> di
             "rebuild_sample": args.rebuild_sample,
             "search_reps": args.search_reps,
             "discovery_rate": args.discovery_rate,
+            "export_articles": args.export_articles,
         },
         "results": [row.as_dict() for row in rows],
         "missed": [row.id for row in rows if row.passed is False],

@@ -70,6 +70,9 @@ def test_quick_json_has_every_part(tmp_path: Path) -> None:
         "discovery.requests_per_article",
         "discovery.politeness",
         "discovery.next_night",
+        "export.warc_peak",
+        "export.wacz_peak",
+        "export.epub_peak",
     }
     if CORPUS.is_dir():
         expected |= {"import.time", "import.convert", "memory.peak", "memory.flat"}
@@ -92,6 +95,9 @@ def test_quick_json_has_every_part(tmp_path: Path) -> None:
     assert [p["articles"] for p in points] == [100, 250, 500, 1000]
     assert all(p["rebuild_exit_code"] == 0 for p in points)
     assert all(p["search_2"]["queries"] for p in points)
+    export = data["details"]["export"]
+    assert (export["articles"], export["baseline_articles"]) == (200, 20)
+    assert export["full"]["epub"]["summary"].startswith("200 articles, 50 images → ")
 
 
 def test_quick_table_for_one_part(tmp_path: Path) -> None:

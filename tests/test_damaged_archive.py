@@ -56,11 +56,19 @@ def commands(archive: Path, tmp_path: Path) -> dict[str, list[str]]:
         "rebuild": ["rebuild", *at],
         "search": ["search", "神经", *at],
         "export": ["export", "hugo", str(tmp_path / "site"), *at],
+        "export warc": ["export", "warc", str(tmp_path / "site" / "out.warc.gz"), *at],
+        "export wacz": ["export", "wacz", str(tmp_path / "site" / "out.wacz"), *at],
+        "export epub": ["export", "epub", str(tmp_path / "site" / "b.epub"), "--query", "神", *at],
+        "accounts": ["accounts", *at],
         "serve": ["serve", "--port", str(free_port()), *at],
     }
 
 
-@pytest.mark.parametrize("command", ["import", "fetch", "rebuild", "search", "export", "serve"])
+COMMANDS = ["import", "fetch", "rebuild", "search", "export", "export warc", "export wacz"]
+COMMANDS += ["export epub", "accounts", "serve"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_a_garbage_archive_db_is_one_line_and_exit_2_and_stays_as_it_was(command, tmp_path):
     archive = garbage_archive(tmp_path / "archive")
     done = harvester(*commands(archive, tmp_path)[command], timeout=30)

@@ -19,6 +19,7 @@ from archive.index.articles import (
 from archive.index.log import (
     finish_run,
     mark_run_interrupted,
+    record_capture_response,
     record_fetch,
     running_runs,
     start_run,
@@ -70,6 +71,7 @@ __all__ = [
     "missing_images",
     "note_first_capture",
     "open_index",
+    "record_capture_response",
     "record_fetch",
     "rekey_article",
     "running_runs",

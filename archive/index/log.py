@@ -1,10 +1,11 @@
-"""What the programs did: one row per HTTP outcome (`fetches`) and per command (`runs`)."""
+"""What the programs did: one row per HTTP outcome (`fetches`) and per command (`runs`), and
+what the server answered with each stored raw capture (`capture_responses`)."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -104,3 +105,22 @@ def mark_run_interrupted(db: sqlite_utils.Database, run_id: int, message: str) -
             [message, run_id],
         )
     return cursor.rowcount == 1
+
+
+def record_capture_response(
+    db: sqlite_utils.Database,
+    raw_path: str,
+    *,
+    url: str,
+    status: int,
+    headers: Sequence[tuple[str, str]],
+    at: datetime | str,
+) -> None:
+    """What the server sent with a stored raw capture (kept once: the same file is the same
+    answer). `headers` in the order received, repeated names kept."""
+    with write_transaction(db):
+        db.execute(
+            "INSERT OR IGNORE INTO capture_responses (raw_path, url, status, headers, fetched_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [raw_path, url, status, json.dumps([list(pair) for pair in headers]), iso_utc(at)],
+        )

@@ -256,6 +256,21 @@ def _m008_accounts_by_name(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m009_capture_responses(db: sqlite_utils.Database) -> None:
+    """What the server answered for each raw capture fetched from now on: the URL it came
+    from (after redirects), the HTTP status and headers, for `export warc`. Captures stored
+    before, and pages read from files, have no row."""
+    db.execute(
+        """CREATE TABLE capture_responses (
+    raw_path TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    headers TEXT NOT NULL,
+    fetched_at TEXT NOT NULL
+)"""
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _m001_core,
     _m002_search,
@@ -265,6 +280,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _m006_fts_automerge,
     _m007_date_source,
     _m008_accounts_by_name,
+    _m009_capture_responses,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -176,6 +176,11 @@ def write_atomic(path: Path, data: bytes) -> bool:
             if unsynced is None:
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as error:
+        Path(tmp).unlink(missing_ok=True)
+        if error.filename is None:  # a failed write names no file: say which (a full disk)
+            error.filename = str(path)
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

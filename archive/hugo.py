@@ -361,11 +361,12 @@ def export_hugo(archive_dir: Path, site_dir: Path) -> ExportSummary:
     archive_dir = Path(archive_dir)
     if not (archive_dir / "archive.db").is_file():
         raise InputError(f"{archive_dir}: no archive here (no archive.db)")
+    rows = _rows(archive_dir)  # before any write: an archive.db SQLite cannot read is one line
     summary = ExportSummary(site_dir=Path(site_dir))
     site = site_root(site_dir)
     summary.scaffold = write_scaffold(site)
     export = _Export(archive_dir, site, summary, *read_manifest(site))
-    for row in _rows(archive_dir):
+    for row in rows:
         if not row.get("md_path"):
             summary.not_archived += 1
             continue

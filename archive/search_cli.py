@@ -19,7 +19,13 @@ from rich.text import Text
 
 from archive.errors import InputError
 from archive.fulltext import CLOSE_MARK, ELLIPSIS, OPEN_MARK, fts_query, marked_parts, tidy_snippet
-from archive.index import SCHEMA_VERSION, SchemaTooNew, open_index, schema_version
+from archive.index import (
+    SCHEMA_VERSION,
+    SchemaTooNew,
+    open_index,
+    schema_version,
+    unreadable_index,
+)
 from archive.search import SearchHit, count_matches, search
 from archive.terminal import terminal_safe
 
@@ -45,7 +51,10 @@ def open_readonly(db_path: Path) -> sqlite_utils.Database:
     except SchemaTooNew as error:
         raise InputError(str(error)) from None
     except sqlite3.DatabaseError as error:
-        raise InputError(f"{db_path}: cannot read the archive index ({error})") from None
+        unreadable = unreadable_index(db_path, error)
+        raise unreadable or InputError(
+            f"{db_path}: cannot read the archive index ({error})"
+        ) from None
     db.execute("PRAGMA busy_timeout = 10000")
     return db
 

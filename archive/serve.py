@@ -23,6 +23,7 @@ from typing import Any
 
 from archive import datasette_plugin
 from archive.errors import InputError
+from archive.index import check_index
 from archive.metadata import archive_metadata
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -51,6 +52,7 @@ def build_datasette(archive_dir: Path) -> Any:
     db_path = archive_dir / "archive.db"
     if not db_path.is_file():
         raise InputError(f"{archive_dir}: no archive here (no archive.db)")
+    check_index(db_path)  # a file SQLite cannot read would be a 500 on every page
     writable = os.access(archive_dir, os.W_OK)
     return Datasette(
         [str(db_path)] if writable else [],

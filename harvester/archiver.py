@@ -6,6 +6,8 @@ are stored. Writing is the pipeline's save step (harvester/pipeline.py).
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,9 +15,11 @@ from typing import Any
 import sqlite_utils
 
 from archive.files import StoredImage, check_writable
-from archive.index import get_article, open_index, stored_images
+from archive.index import BUSY_SECONDS, get_article, open_index, stored_images
+from harvester.errors import DiskFull, is_disk_full
 from harvester.links import ArticleLink
 from harvester.model import Page
+from harvester.settings import env_number
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,19 @@ class Archive:
     @classmethod
     def open(cls, root: Path, *, writable_checked: bool = False) -> Archive:
         """The archive a command writes to; InputError if it cannot be written (checked
-        here unless the caller did so already, as harvest does before taking its lock)."""
+        here unless the caller did so already, as harvest does before taking its lock),
+        DiskFull if its index has no room to open (SQLite grows its WAL files on opening).
+        Its writes wait for another command's up to HARVESTER_BUSY_SECONDS (default
+        BUSY_SECONDS)."""
         if not writable_checked:
             check_writable(root)
-        return cls(root, open_index(root / "archive.db"))
+        busy = env_number(os.environ, "HARVESTER_BUSY_SECONDS") or BUSY_SECONDS
+        try:
+            return cls(root, open_index(root / "archive.db", busy))
+        except sqlite3.Error as error:
+            if is_disk_full(error):
+                raise DiskFull(str(root / "archive.db")) from None
+            raise
 
     def close(self) -> None:
         self.db.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from archive.errors import IndexBusy
 from archive.terminal import terminal_safe
 from harvester.archiver import Archive
 from harvester.convert import ConvertResult, convert_source
@@ -21,8 +23,10 @@ from harvester.errors import (
     EXIT_SOME_FAILED,
     EXIT_TRY_LATER,
     EXIT_USAGE,
+    DiskFull,
     InputError,
     TryLater,
+    is_disk_full,
     unexpected,
 )
 from harvester.jobs import SOURCE_SUFFIXES, fetch_links, import_paths, rebuild_all, source_files
@@ -246,7 +250,9 @@ def open_client() -> HttpClient:
     """The one client, polite to WeChat, relayed where HARVESTER_RELAY says.
 
     HARVESTER_RATE (requests a second per host) and HARVESTER_BACKOFF (first retry
-    wait, seconds) are for users fetching through their own caching relay, and tests.
+    wait, seconds) are for users fetching through their own caching relay, and tests;
+    HARVESTER_DEADLINE_SECONDS is the most one request may take (default 60 s a page, 120
+    an image).
     """
     from harvester.http import (
         IMAGE_HOST_CONCURRENCY,
@@ -263,6 +269,7 @@ def open_client() -> HttpClient:
         requests_per_second=rate,
         host_limits=dict.fromkeys(IMAGE_HOSTS, image_limit),
         backoff_base=env_number(os.environ, "HARVESTER_BACKOFF") or 1.0,
+        deadline=env_number(os.environ, "HARVESTER_DEADLINE_SECONDS"),
     )
 
 
@@ -433,9 +440,21 @@ def main(argv: list[str] | None = None) -> None:
     except TryLater as error:
         fail(str(error))
         sys.exit(EXIT_TRY_LATER)
+    except IndexBusy as error:
+        fail(str(error))
+        sys.exit(EXIT_TRY_LATER)
+    except DiskFull as error:
+        fail(str(error))
+        sys.exit(error.exit_code)
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(EXIT_OK)
+    except (OSError, sqlite3.Error) as error:
+        if not is_disk_full(error):  # outside a run: opening the archive, an export
+            raise
+        where = "the archive index" if isinstance(error, sqlite3.Error) else "a file"
+        fail(str(DiskFull(getattr(error, "filename", None) or where)))
+        sys.exit(EXIT_USAGE)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from archive.files import ImageData
 from archive.index import record_fetch
 from archive.times import now_utc
 from harvester import pipeline
-from harvester.errors import InputError, TryLater
+from harvester.errors import InputError, TryLater, is_disk_full
 from harvester.fetching import fetch_capture, fetch_images
 from harvester.http import ARTICLE_HOST, FetchError, HttpClient, RateLimited
 from harvester.links import ArticleLink, LinkError, parse_link
@@ -260,6 +260,8 @@ class Drain:
         try:
             outcome = pipeline.save(self.archive, capture, plan, fetched.rendering, images)
         except (ValueError, OSError) as error:
+            if is_disk_full(error):  # nothing else can be saved either: the run stops
+                raise
             self._fail(item, f"{item.url}: not archived: {error}")
             return
         self.summary.add(outcome)

@@ -4,6 +4,9 @@ InputError is the archive's (archive/errors.py), so both packages raise the same
 `unexpected`, the line for an error no check foresaw.
 """
 
+import errno
+import sqlite3
+
 from archive.errors import InputError, unexpected
 
 __all__ = [
@@ -11,9 +14,11 @@ __all__ = [
     "EXIT_SOME_FAILED",
     "EXIT_TRY_LATER",
     "EXIT_USAGE",
+    "DiskFull",
     "InputError",
     "SourceTryLater",
     "TryLater",
+    "is_disk_full",
     "unexpected",
 ]
 
@@ -32,3 +37,36 @@ class TryLater(Exception):
 class SourceTryLater(TryLater):
     """One source cannot go on until the user acts or time passes (an expired login): the
     run goes on with the other sources, no host backs off, and it ends with exit 75."""
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """A file write that found no space (ENOSPC, or a quota), SQLite's `database or disk is
+    full`, or its `disk I/O error` growing the WAL's shared-memory file (which SQLite's docs
+    say is the disk being full)."""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    code = getattr(error, "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR_SHMSIZE)
+
+
+class DiskFull(Exception):
+    """The disk filled up while writing `target`: the command stopped there. `kept` is how
+    many articles it archived (committed) before; nothing of the rest is committed, so the
+    archive is as it was after them. Exit 1 when some were kept, else 2."""
+
+    def __init__(self, target: str, kept: int = 0) -> None:
+        super().__init__(target, kept)
+        self.target = target
+        self.kept = kept
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_SOME_FAILED if self.kept else EXIT_USAGE
+
+    def __str__(self) -> str:
+        committed = (
+            f"the {self.kept} articles archived before it are kept, nothing else committed"
+            if self.kept
+            else "nothing committed"
+        )
+        return f"disk full while writing {self.target}; {committed}; free space and run again"

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from archive.errors import IndexBusy
 from archive.files import check_writable, sweep_temp_files
 from archive.times import iso_china, iso_utc, local_when, now_utc
 from harvester.archiver import Archive
@@ -39,9 +40,11 @@ from harvester.errors import (
     EXIT_SOME_FAILED,
     EXIT_TRY_LATER,
     EXIT_USAGE,
+    DiskFull,
     InputError,
     SourceTryLater,
     TryLater,
+    is_disk_full,
 )
 from harvester.harvest_config import (
     HarvestConfig,
@@ -65,7 +68,8 @@ from harvester.queue import (
     QueueItem,
     mark_interrupted_runs,
 )
-from harvester.runs import Summary, recorded_run, sigterm_as_interrupt
+from harvester.runs import Summary, record_busy, recorded_run, sigterm_as_interrupt
+from harvester.settings import env_number
 from harvester.sources import Listing, Source, SourceError, followed_links
 from harvester.sources.discovery import album_ids_in_page
 
@@ -81,6 +85,7 @@ def run_harvest(config_path: Path, archive_dir: Path | None, *, as_json: bool = 
         config = load_config(config_path)
         config = replace(config, politeness=politeness_from_env(config.politeness, os.environ))
         relay = relay_from_environ(os.environ)
+        env_number(os.environ, "HARVESTER_BUSY_SECONDS")  # a bad value is a bad config too
     except InputError as error:
         return report.early_exit(EXIT_USAGE, "bad-config", str(error))
     root = archive_dir or config.archive or DEFAULT_ARCHIVE
@@ -95,12 +100,39 @@ def run_harvest(config_path: Path, archive_dir: Path | None, *, as_json: bool = 
         return report.early_exit(EXIT_TRY_LATER, "locked", str(error), holder_pid=error.pid)
     except LockRefused as error:
         return report.early_exit(EXIT_USAGE, "bad-lock", str(error))
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        return report.early_exit(EXIT_USAGE, "disk-full", str(DiskFull(str(lock.path))))
     try:
-        opened = Archive.open(root, writable_checked=True)
-        with contextlib.closing(opened) as archive, sigterm_as_interrupt():
-            return Harvest(config, archive, relay, report).run()
+        return _run_locked(config, root, relay, report)
     finally:
         lock.release()
+
+
+def _run_locked(config: HarvestConfig, root: Path, relay: dict[str, str], report: Report) -> int:
+    """The run, its lock held: every way it can end is its JSON, and (where the index can be
+    written at all) its row in `runs`."""
+    try:
+        archive = Archive.open(root, writable_checked=True)
+    except InputError as error:  # archive.db is not a SQLite database
+        return report.early_exit(EXIT_USAGE, "bad-archive", str(error))
+    except DiskFull as error:
+        return report.early_exit(error.exit_code, "disk-full", str(error))
+    except IndexBusy as error:  # a migration waited too long for another writer
+        return report.early_exit(EXIT_TRY_LATER, "busy", str(error))
+    with contextlib.closing(archive), sigterm_as_interrupt():
+        harvest: Harvest | None = None
+        try:
+            harvest = Harvest(config, archive, relay, report)
+            return harvest.run()
+        except DiskFull as error:
+            run_id = harvest.run_id if harvest and harvest.run_id else None
+            return report.early_exit(error.exit_code, "disk-full", str(error), run_id=run_id)
+        except IndexBusy as error:
+            if harvest is None:  # making the queue's tables waited too long: no run yet
+                record_busy(archive.db, "harvest", error)
+            return report.early_exit(EXIT_TRY_LATER, "busy", str(error), run_id=error.run_id)
 
 
 # --------------------------------------------------------------------------- one run
@@ -135,7 +167,8 @@ class Harvest:
     # -- the whole run
 
     def run(self) -> int:
-        mark_interrupted_runs(self.db, self._stale_run)
+        with contextlib.suppress(IndexBusy):  # then so is the run below: recorded `busy`
+            mark_interrupted_runs(self.db, self._stale_run)
         with recorded_run(self.db, "harvest", self.summary) as run:
             self.run_id = run.id
             sweep_temp_files(self.archive.root)
@@ -198,6 +231,7 @@ class Harvest:
             retries=polite.retries,
             backoff_base=polite.retry_backoff_seconds,
             timeout=(min(10.0, polite.timeout_seconds), polite.timeout_seconds),
+            deadline=polite.deadline_seconds,
             relay=self.relay,
             allowed_hosts=WECHAT_HOSTS,
         )

@@ -12,6 +12,7 @@
     retries = 3                    # extra attempts after a network error or 5xx
     retry_backoff_seconds = 1.0    # first wait before such a retry; doubles
     timeout_seconds = 30
+    deadline_seconds = 60          # one request in all (default: 60 a page, 120 an image)
     [[sources]]
     kind = "urls"
     path = "links.txt"
@@ -61,17 +62,22 @@ class Politeness:
     retries: int = 3
     retry_backoff_seconds: float = 1.0
     timeout_seconds: float = 30.0
+    deadline_seconds: float | None = None  # None: http.DEADLINE_SECONDS, per kind
 
 
 POLITENESS_KEYS = frozenset(Politeness.__dataclass_fields__)
 
 
 def politeness_from_env(politeness: Politeness, environ: Mapping[str, str]) -> Politeness:
-    """HARVESTER_RATE (requests a second per host) and HARVESTER_BACKOFF (first retry
-    wait, seconds) win over the config, as --archive does: they are for one run behind
-    the user's own relay, or for tests. Image hosts are never slowed below their own rate."""
+    """HARVESTER_RATE (requests a second per host), HARVESTER_BACKOFF (first retry wait,
+    seconds) and HARVESTER_DEADLINE_SECONDS (the most one request may take) win over the
+    config, as --archive does: they are for one run behind the user's own relay, or for
+    tests. Image hosts are never slowed below their own rate."""
     rate = env_number(environ, "HARVESTER_RATE")
     backoff = env_number(environ, "HARVESTER_BACKOFF")
+    deadline = env_number(environ, "HARVESTER_DEADLINE_SECONDS")
+    if deadline is not None:
+        politeness = replace(politeness, deadline_seconds=deadline)
     if rate is not None:
         politeness = replace(
             politeness,
@@ -235,6 +241,8 @@ def _politeness(checker: _Checker, table: Any) -> Politeness:
     ) or max(values["concurrency"], IMAGE_HOST_CONCURRENCY)
     retries = checker.optional_int(table, "retries", where, minimum=0)
     values["retries"] = defaults.retries if retries is None else retries
+    deadline = checker.number(table, "deadline_seconds", where, 0.0, positive=True)
+    values["deadline_seconds"] = deadline or None  # unset: per kind (http.DEADLINE_SECONDS)
     return Politeness(**values)
 
 

@@ -69,8 +69,8 @@ class Report:
             yield Progress(bar)
 
     def early_exit(self, code: int, outcome: str, message: str, **extra: Any) -> int:
-        """A run that never started: bad config, a read-only archive, or another run holds the
-        lock."""
+        """A run that never started (bad config, a read-only or unreadable archive, another run
+        holds the lock) or that a full disk stopped: one line, and the JSON."""
         _say(f"harvester: {message}")
         if self.as_json:
             self._json(

@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 import sqlite_utils
 
+from archive.errors import IndexBusy
 from archive.files import ImageData, fsync_at_end, read_raw, sweep_temp_files
-from archive.index import keys_with_raw_capture, record_fetch
+from archive.index import begin_write, keys_with_raw_capture, record_fetch
 from archive.times import local_when
 from harvester import pipeline
 from harvester.archiver import Archive
-from harvester.errors import InputError, TryLater, unexpected
+from harvester.errors import InputError, TryLater, is_disk_full, unexpected
 from harvester.links import ArticleLink
 from harvester.model import Capture
 from harvester.pipeline import Rendering
@@ -223,55 +224,101 @@ def import_paths(
     """
     with archive_run(archive, "import") as run:
 
-        def handle(item: Prepared) -> None:
+        def handle(item: Prepared, batch: Batch) -> None:
             progress(str(item.path))
             try:
-                import_one(archive, client, item, run.summary)
-            except sqlite3.Error:  # the archive's failure, not this file's
+                import_one(archive, client, item, run.summary, batch)
+            except (sqlite3.Error, IndexBusy):  # the archive's failure, not this file's
                 raise
             except Exception as error:  # its rows were rolled back with its savepoint
+                if is_disk_full(error):  # nor can the rest be written: the run stops
+                    raise
                 run.summary.fail(unexpected(str(item.path), error))
 
         with prepared_files(list(paths)) as prepared:
-            in_batches(archive.db, prepared, handle)
+            in_batches(archive.db, prepared, handle, run.summary)
     return run.summary
 
 
-@contextlib.contextmanager
-def committed_as_far_as_done(db: sqlite_utils.Database) -> Iterator[None]:
-    """One write transaction, committed however the block ends: each article saves in its
-    own savepoint, so an error or Ctrl-C keeps every article saved before it."""
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        if db.conn.in_transaction:
-            db.conn.execute("COMMIT")
+class Batch:
+    """The saves of many articles in one write transaction: one commit, one fsync of their
+    new files, which is what makes a large import or rebuild fast.
 
-
-def in_batches(db: sqlite_utils.Database, items: Iterable[T], handle: Callable[[T], None]) -> None:
-    """Handle every item, committing once per COMMIT_EVERY items or COMMIT_AFTER seconds.
-
-    One commit (one fsync of the index, one journal flush for the new files) for many
-    articles is what makes a large import or rebuild fast; the time limit keeps slow ones
-    (downloading images) committing often. Each article saves in its own savepoint, so an
-    error or Ctrl-C keeps every article handled before it.
+    The transaction begins at the first save (`write`), and is committed after COMMIT_EVERY
+    articles or COMMIT_AFTER seconds (`done`), before anything waits on the network
+    (`commit`: no write lock is held while images download, so a harvest or fetch started
+    meanwhile writes in between), and however the block ends: each article saves in its own
+    savepoint, so an error or Ctrl-C keeps every article saved before it. A commit the disk
+    has no room for is rolled back, as is a batch SQLite rolled back itself when a save
+    found the disk full, and `summary` counts again only what was committed.
     """
-    remaining = iter(items)
-    more = True
-    while more:
-        with committed_as_far_as_done(db), fsync_at_end():
-            more = False
-            started = time.monotonic()
-            for count, item in enumerate(remaining, start=1):
-                handle(item)
-                if count >= COMMIT_EVERY or time.monotonic() - started >= COMMIT_AFTER:
-                    more = True
-                    break
+
+    def __init__(self, db: sqlite_utils.Database, summary: Summary) -> None:
+        self.db = db
+        self.summary = summary
+        self.files = contextlib.ExitStack()
+        self.before = summary
+        self.open = False  # a transaction of this batch was begun and is not yet settled
+        self.count = 0
+        self.started = 0.0
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.commit()
+
+    def write(self) -> None:
+        """An article is about to be saved: in the open transaction, or a new one."""
+        if self.db.conn.in_transaction:
+            return
+        begin_write(self.db)
+        self.files.enter_context(fsync_at_end())
+        self.before, self.count, self.started = self.summary.copy(), 0, time.monotonic()
+        self.open = True
+
+    def done(self) -> None:
+        """One article handled: commit when the batch is full or old enough."""
+        self.count += 1
+        if self.count >= COMMIT_EVERY or time.monotonic() - self.started >= COMMIT_AFTER:
+            self.commit()
+
+    def commit(self) -> None:
+        if not self.db.conn.in_transaction:
+            if self.open:  # SQLite rolled it back itself (a full disk): nothing was kept
+                self.open = False
+                self.files.close()
+                self.summary.restore(self.before)
+            return
+        try:
+            self.files.close()  # the new files are on disk before rows name them
+            self.db.conn.execute("COMMIT")
+        except (OSError, sqlite3.OperationalError) as error:
+            if not is_disk_full(error):
+                raise
+            if self.db.conn.in_transaction:
+                self.db.conn.execute("ROLLBACK")
+            self.open = False
+            self.summary.restore(self.before)
+            raise
+        self.open = False
+
+
+def in_batches(
+    db: sqlite_utils.Database,
+    items: Iterable[T],
+    handle: Callable[[T, Batch], None],
+    summary: Summary,
+) -> None:
+    """Handle every item, its saves in a Batch (`handle` calls `batch.write()` before one)."""
+    with Batch(db, summary) as batch:
+        for item in items:
+            handle(item, batch)
+            batch.done()
 
 
 def import_one(
-    archive: Archive, client: HttpClient | None, item: Prepared, summary: Summary
+    archive: Archive, client: HttpClient | None, item: Prepared, summary: Summary, batch: Batch
 ) -> None:
     capture, path = item.capture, item.path
     if capture is None:
@@ -291,13 +338,17 @@ def import_one(
     if client is not None and plan.wanted_images:
         from harvester.fetching import fetch_images
 
+        batch.commit()  # no write lock held while waiting on the network
         tried = fetch_images(client, plan.wanted_images)
     if plan.local_images:  # stored images the file links, read from beside it (no download)
         tried |= read_stored_images(path, plan.local_images)
     images = {**pipeline.not_downloaded(plan), **tried}
+    batch.write()
     try:
         outcome = pipeline.save(archive, capture, plan, item.rendering, images)
     except OSError as error:  # this article's files could not be written; the rest can
+        if is_disk_full(error):  # nor can the rest: the run stops (runs.recorded_run)
+            raise
         summary.fail(f"{path}: not archived: {error.strerror or error}")
         return
     summary.add(outcome)
@@ -308,18 +359,21 @@ def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summar
     """Re-convert every article from its stored raw capture, offline; no revisions added."""
     with archive_run(archive, "rebuild") as run:
 
-        def handle(key: str) -> None:
+        def handle(key: str, batch: Batch) -> None:
             progress(key)
+            batch.write()
             try:
                 run.summary.add(rebuild_one(archive, key))
             except (InputError, OSError, ValueError) as error:
+                if is_disk_full(error):
+                    raise
                 run.summary.fail(f"{key}: {error}")
-            except sqlite3.Error:  # the archive's failure, not this article's
+            except (sqlite3.Error, IndexBusy):  # the archive's failure, not this article's
                 raise
             except Exception as error:
                 run.summary.fail(unexpected(key, error))
 
-        in_batches(archive.db, keys_with_raw_capture(archive.db), handle)
+        in_batches(archive.db, keys_with_raw_capture(archive.db), handle, run.summary)
     return run.summary
 
 

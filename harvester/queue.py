@@ -306,6 +306,8 @@ def mark_interrupted_runs(db: sqlite_utils.Database, stale: Callable[[dict], boo
     lock knows every other harvest row is; other commands are judged by their pid).
     """
     rows = [row for row in db.query("SELECT * FROM runs WHERE outcome = 'running'") if stale(row)]
+    if not rows:
+        return []
     with write_transaction(db):
         for row in rows:
             done = db.execute(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -18,14 +19,25 @@ from typing import Any
 
 import sqlite_utils
 
-from archive.index import finish_run, mark_run_interrupted, running_runs, start_run
-from harvester.errors import TryLater
+from archive.errors import IndexBusy
+from archive.index import (
+    finish_run,
+    index_path,
+    mark_run_interrupted,
+    running_runs,
+    start_run,
+    waiting_up_to,
+)
+from harvester.errors import DiskFull, TryLater, is_disk_full
 from harvester.lock import pid_alive
 
 SUMMARY_ORDER = ("new", "updated", "unchanged", "deleted", "failed")
+ARCHIVED = ("new", "updated", "unchanged", "deleted")
 # Files read that hold no article (a Hugo section or about page, a plain document): counted,
 # never a failure.
 NOT_ARTICLES = "skipped: not articles"
+# A run that met a busy index waits this much longer (at least) to record that it did.
+RECORD_WAIT_SECONDS = 10.0
 
 
 @dataclass
@@ -56,6 +68,21 @@ class Summary:
         images = {"images_stored": self.images_stored, "images_missing": self.images_missing}
         return {**self.counts, **{name: n for name, n in images.items() if n}}
 
+    @property
+    def archived(self) -> int:
+        """Articles this command archived (or found unchanged) so far."""
+        return sum(self.counts[name] for name in ARCHIVED)
+
+    def copy(self) -> Summary:
+        return Summary(
+            Counter(self.counts), list(self.failures), self.images_stored, self.images_missing
+        )
+
+    def restore(self, earlier: Summary) -> None:
+        """Back to `earlier` (a copy): what was counted since was rolled back."""
+        self.counts, self.failures = Counter(earlier.counts), list(earlier.failures)
+        self.images_stored, self.images_missing = earlier.images_stored, earlier.images_missing
+
     def fail(self, message: str) -> None:
         self.counts["failed"] += 1
         self.failures.append(message)
@@ -77,8 +104,7 @@ class Interrupted(KeyboardInterrupt):
         self.summary = summary
 
     def message(self) -> str:
-        kept = sum(self.summary.counts[name] for name in ("new", "updated", "unchanged", "deleted"))
-        return f"interrupted: {kept} articles archived, the rest not started"
+        return f"interrupted: {self.summary.archived} articles archived, the rest not started"
 
 
 @dataclass
@@ -101,12 +127,26 @@ def recorded_run(
     db: sqlite_utils.Database, command: str, summary: Summary | None = None
 ) -> Iterator[Run]:
     """A `runs` row for the block, closed however the block ends (and the rows of runs
-    killed before it closed, see close_abandoned_runs)."""
-    close_abandoned_runs(db)
-    run = Run(start_run(db, command), summary or Summary())
+    killed before it closed, see close_abandoned_runs). A full disk ends it with DiskFull,
+    saying how many articles were archived before; an index another command keeps locked
+    with IndexBusy, the run recorded as `busy` if it can be at all."""
+    run = Run(0, summary or Summary())
+    try:
+        close_abandoned_runs(db)
+        run.id = start_run(db, command)
+    except sqlite3.Error as error:
+        if is_disk_full(error):
+            raise DiskFull(index_path(db)) from None
+        raise
+    except IndexBusy as busy:
+        record_busy(db, command, busy, run)
+        raise
     try:
         with sigterm_as_interrupt():
             yield run
+    except IndexBusy as busy:
+        record_busy(db, command, busy, run)
+        raise
     except TryLater as error:
         _close(db, run, "try-later", str(error))
         raise
@@ -115,6 +155,14 @@ def recorded_run(
         if isinstance(interrupt, Interrupted):
             raise
         raise Interrupted(run.summary) from None
+    except (OSError, sqlite3.Error) as error:
+        if not is_disk_full(error):
+            _close(db, run, "error", f"{type(error).__name__}: {error}")
+            raise
+        full = DiskFull(getattr(error, "filename", None) or index_path(db), run.summary.archived)
+        with contextlib.suppress(sqlite3.Error):  # the index may have no room for it either
+            _close(db, run, "disk-full", str(full))
+        raise full from None
     except BaseException as error:
         _close(db, run, "error", f"{type(error).__name__}: {error}")
         raise
@@ -124,6 +172,19 @@ def recorded_run(
         run.outcome or ("partial" if run.summary.failures or run.summary.incomplete else "ok"),
         run.message,
     )
+
+
+def record_busy(
+    db: sqlite_utils.Database, command: str, busy: IndexBusy, run: Run | None = None
+) -> None:
+    """Record the run as `busy` (opening its row if that could not be done yet), waiting
+    longer for the index this once; left unrecorded if it stays locked. `busy.run_id` says."""
+    run = run or Run(0, Summary())
+    with contextlib.suppress(IndexBusy), waiting_up_to(db, RECORD_WAIT_SECONDS):
+        if not run.id:
+            run.id = start_run(db, command)
+        _close(db, run, "busy", str(busy))
+        busy.run_id = run.id
 
 
 def close_abandoned_runs(db: sqlite_utils.Database) -> list[int]:

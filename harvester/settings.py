@@ -1,10 +1,12 @@
 """Settings a user gives through the environment, read in one place.
 
 HARVESTER_ARCHIVE and HARVESTER_CONFIG are click's (cli.py), HARVESTER_RELAY the HTTP
-client's (http/relay.py); HARVESTER_RATE and HARVESTER_BACKOFF are numbers read here, by
-`fetch` and `import` (cli.py) and by `harvest`, where they win over the config;
-HARVESTER_PROGRESS_SECONDS sets how often `fetch`, `import` and `rebuild` print progress off a
-terminal (cli.py).
+client's (http/relay.py); HARVESTER_RATE, HARVESTER_BACKOFF and HARVESTER_DEADLINE_SECONDS
+are numbers read here, by `fetch` and `import` (cli.py) and by `harvest`, where they win
+over the config; HARVESTER_PROGRESS_SECONDS sets how often `fetch`, `import` and `rebuild`
+print progress off a terminal (cli.py); HARVESTER_BUSY_SECONDS how long every command's
+write waits for another command's before it gives up with "try later" (archiver.py;
+default 60).
 """
 
 from __future__ import annotations

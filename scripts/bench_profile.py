@@ -43,7 +43,7 @@ MAIN_PHASES = (
     ("index: images, links, rendering", "save_links (archive/index/media.py"),
     ("index: images, links, rendering", "update_rendering (archive/index/articles.py"),
     ("index: images, links, rendering", "note_first_capture (archive/index/articles.py"),
-    ("commit (one per batch)", "committed_as_far_as_done (harvester/jobs.py"),
+    ("commit (one per batch)", "commit (harvester/jobs.py"),
     ("receive prepared articles", "result_iterator (concurrent/futures/"),
     ("front matter, paths, glue", "_save_article (harvester/pipeline.py"),
 )

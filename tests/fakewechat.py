@@ -59,7 +59,18 @@ NOTICES = {
     "expired": "链接已过期",
 }
 FAULT_KINDS = frozenset(
-    {"verify", "slow", "drop", "truncate", "429", "html_image", "oversize", "redirect"}
+    {
+        "verify",
+        "slow",
+        "drop",
+        "truncate",
+        "429",
+        "html_image",
+        "oversize",
+        "redirect",
+        "trickle_headers",
+        "trickle_body",
+    }
     | set(NOTICES)
 )
 
@@ -470,6 +481,7 @@ class FakeWeChat:
         self.max_in_flight = 0
         self.oversize_sent: list[int] = []  # bytes written by each finished oversize answer
         self._connections: set[socket.socket] = set()
+        self.connections_opened = 0  # TCP connections accepted (keep-alive reuses one)
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -640,6 +652,10 @@ class FakeWeChat:
           oversize     a `size`-byte body (default 21 MB) streamed in chunks; with
                        `declare_length=True` a Content-Length, else chunked
           redirect     302 to `location` (status `status`)
+          trickle_headers  the normal answer, its status line and headers sent one byte
+                       every `interval` seconds (default 0.2), then the body at once
+          trickle_body     the normal answer's headers at once, then its body one byte
+                       every `interval` seconds
         Faults are tried in the order armed; the first live match answers.
         """
         if kind not in FAULT_KINDS and not kind.isdigit():
@@ -920,6 +936,7 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         with self.server.fake._lock:
             self.server.fake._connections.add(self.connection)
+            self.server.fake.connections_opened += 1
 
     def finish(self) -> None:
         try:
@@ -995,7 +1012,35 @@ class _Handler(BaseHTTPRequestHandler):
         if armed.kind == "oversize":
             self._oversize(armed, head)
             return True
+        if armed.kind in ("trickle_headers", "trickle_body"):
+            self._trickle(armed, fake._route(host, self.path, headers), head)
+            return True
         return False
+
+    def _trickle(self, armed: Fault, reply: _Reply, head: bool) -> None:
+        """Send `reply` a byte every `interval` seconds: its head, or its body."""
+        interval = float(armed.params.get("interval", 0.2))
+        lines = [f"HTTP/1.1 {reply.status} {self.responses.get(reply.status, ('',))[0]}"]
+        lines += [f"{name}: {value}" for name, value in reply.headers.items()]
+        lines += [f"Content-Length: {len(reply.body)}", "Connection: close", "", ""]
+        start = "\r\n".join(lines).encode("latin-1")
+        body = b"" if head else reply.body
+        slow, fast = (start, body) if armed.kind == "trickle_headers" else (body, start)
+        stopping = self.server.fake._stopping
+        self.close_connection = True
+        try:
+            if armed.kind == "trickle_body":
+                self.wfile.write(fast)
+            for index in range(len(slow)):
+                self.wfile.write(slow[index : index + 1])
+                self.wfile.flush()
+                if stopping.wait(interval):
+                    return
+            if armed.kind == "trickle_headers":
+                self.wfile.write(fast)
+            self.wfile.flush()
+        except OSError:
+            return
 
     def _oversize(self, armed: Fault, head: bool) -> None:
         size = int(armed.params.get("size", 21 * 1024 * 1024))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -10,13 +11,15 @@ import pytest
 import sqlite_utils
 
 from harvester import jobs
-from harvester.jobs import committed_as_far_as_done
+from harvester.jobs import Batch
+from harvester.runs import Summary
 
 
 def test_an_interrupted_batch_keeps_the_work_done_before_the_interruption(tmp_path: Path):
     db = sqlite_utils.Database(tmp_path / "index.db")
     db.execute("CREATE TABLE saved (n INTEGER)")
-    with pytest.raises(KeyboardInterrupt), committed_as_far_as_done(db):
+    with pytest.raises(KeyboardInterrupt), Batch(db, Summary()) as batch:
+        batch.write()
         db.execute("INSERT INTO saved VALUES (1)")
         raise KeyboardInterrupt
     assert not db.conn.in_transaction
@@ -31,13 +34,30 @@ def test_in_batches_commits_every_commit_every_items(tmp_path: Path, monkeypatch
     observer = sqlite_utils.Database(tmp_path / "index.db")
     committed_before: list[int] = []
 
-    def handle(n: int) -> None:
+    def handle(n: int, batch: Batch) -> None:
         committed_before.append(observer.execute("SELECT count(*) FROM saved").fetchone()[0])
+        batch.write()
         db.execute("INSERT INTO saved VALUES (?)", [n])
 
-    jobs.in_batches(db, range(5), handle)
+    jobs.in_batches(db, range(5), handle, Summary())
     assert committed_before == [0, 0, 2, 2, 4]
     assert observer.execute("SELECT count(*) FROM saved").fetchone()[0] == 5
+
+
+def test_a_batch_committed_early_holds_no_lock_until_its_next_write(tmp_path: Path):
+    db = sqlite_utils.Database(tmp_path / "index.db")
+    db.execute("CREATE TABLE saved (n INTEGER)")
+    other = sqlite3.connect(tmp_path / "index.db", timeout=0)
+    with Batch(db, Summary()) as batch:
+        batch.write()
+        db.execute("INSERT INTO saved VALUES (1)")
+        batch.commit()  # what an import does before downloading an article's images
+        other.execute("BEGIN IMMEDIATE")  # another command can write now
+        other.execute("INSERT INTO saved VALUES (2)")
+        other.execute("COMMIT")
+        batch.write()
+        db.execute("INSERT INTO saved VALUES (3)")
+    assert other.execute("SELECT n FROM saved ORDER BY n").fetchall() == [(1,), (2,), (3,)]
 
 
 def test_preparing_runs_at_most_prepare_ahead_tasks_ahead_of_the_writer(tmp_path, monkeypatch):

@@ -36,13 +36,22 @@ from archive.index.schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
     SchemaTooNew,
+    check_index,
     migrate,
     open_index,
     schema_version,
+    unreadable_index,
 )
-from archive.index.transaction import write_transaction
+from archive.index.transaction import (
+    BUSY_SECONDS,
+    begin_write,
+    index_path,
+    waiting_up_to,
+    write_transaction,
+)
 
 __all__ = [
+    "BUSY_SECONDS",
     "KEYS_WITH_RAW_CAPTURE",
     "MIGRATIONS",
     "SCHEMA_VERSION",
@@ -50,8 +59,11 @@ __all__ = [
     "ImageEntry",
     "LinkEntry",
     "SchemaTooNew",
+    "begin_write",
+    "check_index",
     "finish_run",
     "get_article",
+    "index_path",
     "keys_with_raw_capture",
     "mark_run_interrupted",
     "mark_status",
@@ -69,6 +81,8 @@ __all__ = [
     "schema_version",
     "start_run",
     "stored_images",
+    "unreadable_index",
     "update_rendering",
+    "waiting_up_to",
     "write_transaction",
 ]

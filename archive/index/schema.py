@@ -14,13 +14,15 @@ makes it and says why). `articles_fts` is an external-content FTS5 index over
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
 
-from archive.index.transaction import write_transaction
+from archive.errors import InputError
+from archive.index.transaction import BUSY_SECONDS, write_transaction
 from archive.times import iso_utc
 
 
@@ -301,7 +303,10 @@ def _check_not_newer(db: sqlite_utils.Database) -> int:
 
 
 def migrate(db: sqlite_utils.Database) -> int:
-    """Apply every pending migration, each once in its own transaction; the new version."""
+    """Apply every pending migration, each once in its own transaction; the new version.
+    An index already up to date is only read: opening it waits for no other writer."""
+    if _check_not_newer(db) == SCHEMA_VERSION:
+        return SCHEMA_VERSION
     with write_transaction(db):
         db.execute(
             "CREATE TABLE IF NOT EXISTS migrations ("
@@ -323,22 +328,62 @@ def migrate(db: sqlite_utils.Database) -> int:
     return schema_version(db)
 
 
-def open_index(path: Path) -> sqlite_utils.Database:
-    """Open (creating and migrating) the index at `path`: WAL, foreign keys on."""
+def unreadable_index(path: Path, error: sqlite3.DatabaseError) -> InputError | None:
+    """The one line for an index SQLite cannot read at all (random bytes, another kind of
+    file, a damaged one); None for any other database error."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_NOTADB:
+        return InputError(
+            f"{path} is not a SQLite database ({error}); restore it from a backup, "
+            "or move it away to start a new archive"
+        )
+    if code == sqlite3.SQLITE_CORRUPT:
+        return InputError(f"{path} is damaged ({error}); restore it from a backup")
+    return None
+
+
+def check_index(path: Path) -> None:
+    """InputError unless `path` reads as a SQLite database. Opened immutable: it only reads
+    the schema, and creates no -shm or -wal file, in a read-only folder neither."""
+    uri = Path(path).resolve().as_uri() + "?mode=ro&immutable=1"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as error:
+        unreadable = unreadable_index(path, error)
+        if unreadable is None:
+            raise
+        raise unreadable from None
+
+
+def open_index(path: Path, busy_seconds: float = BUSY_SECONDS) -> sqlite_utils.Database:
+    """Open (creating and migrating) the index at `path`: WAL, foreign keys on, a write
+    waiting up to `busy_seconds` for another command's; InputError for a file that is not a
+    SQLite database."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite_utils.Database(path)
-    db.execute("PRAGMA busy_timeout = 10000")
+    try:
+        db.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000):d}")
+        return _prepare(db)
+    except sqlite3.DatabaseError as error:
+        db.close()
+        unreadable = unreadable_index(path, error)
+        if unreadable is None:
+            raise
+        raise unreadable from None
+    except BaseException:
+        db.close()
+        raise
+
+
+def _prepare(db: sqlite_utils.Database) -> sqlite_utils.Database:
     db.execute("PRAGMA foreign_keys = OFF")
     db.execute("PRAGMA journal_mode = WAL")
     # Savepoints (one per article saved in a batch) keep their journals in memory, not
     # in a temporary file each; an 8 MB page cache holds most of a batch's pages.
     db.execute("PRAGMA temp_store = MEMORY")
     db.execute("PRAGMA cache_size = -8000")
-    try:
-        migrate(db)  # foreign keys off, as SQLite asks for schema changes; checked after each
-    except BaseException:
-        db.close()
-        raise
+    migrate(db)  # foreign keys off, as SQLite asks for schema changes; checked after each
     db.execute("PRAGMA foreign_keys = ON")
     return db

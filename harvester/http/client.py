@@ -11,6 +11,8 @@ WeChat cares about live in this package and nowhere else:
 - connection errors, timeouts, truncated bodies, 5xx and 429 are retried with exponential
   backoff; a Retry-After longer than the cap raises `RateLimited` (a `TryLater`);
 - bodies are streamed and abandoned as soon as they exceed the size cap;
+- each attempt has a total deadline, connect, headers and body together
+  (`harvester.http.deadline`): one that takes longer fails and is retried like a timeout;
 - requests for a relayed host go to its relay base (see `harvester.http.relay`).
 """
 
@@ -29,6 +31,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from harvester.http import deadline
 from harvester.http.charset import decode_body
 from harvester.http.errors import (
     FetchError,
@@ -40,6 +43,7 @@ from harvester.http.errors import (
 from harvester.http.hosts import (
     ACCEPT,
     ACCEPT_LANGUAGE,
+    DEADLINE_SECONDS,
     DEFAULT_MAX_BYTES,
     HOST_DOWN_AFTER,
     MAX_REDIRECTS,
@@ -90,6 +94,10 @@ class _Oversize(Exception):
     pass
 
 
+class _TooSlow(Exception):
+    """An attempt that was still going at its deadline."""
+
+
 @dataclass
 class _Attempt:
     status: int
@@ -118,7 +126,9 @@ class HttpClient:
     number for both. `retries` extra attempts after the first; backoff before retry n
     is min(backoff_cap, backoff_base * 2**(n-1)) plus jitter; a 429's Retry-After is
     waited exactly when at most `retry_after_cap`. `max_bytes` caps a body (per call
-    override in `get`). `relay` is {host: base URL}, see `relay_from_env`.
+    override in `get`). `deadline` is the most seconds one attempt may take in all
+    (connect, headers, body), for every kind; None: DEADLINE_SECONDS per kind. `relay`
+    is {host: base URL}, see `relay_from_env`.
     `host_limits` is {host: (requests_per_second, concurrency)} for hosts that take
     other limits than the default (image CDNs bear far more than the article host).
     `sleep`, `clock` (monotonic), `wall_clock` (Unix time), `rng` (has .random())
@@ -136,6 +146,7 @@ class HttpClient:
         timeout: float | tuple[float, float] = (10.0, 30.0),
         retries: int = 3,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        deadline: float | None = None,
         relay: Mapping[str, str] | None = None,
         host_limits: Mapping[str, tuple[float | None, int]] | None = None,
         allowed_hosts: Iterable[str] = WECHAT_HOSTS,
@@ -160,6 +171,7 @@ class HttpClient:
         self.jitter = max(0.0, jitter)
         self.retries = retries
         self.max_bytes = max_bytes
+        self.deadlines = {kind: deadline or seconds for kind, seconds in DEADLINE_SECONDS.items()}
         self.relay: dict[str, str] = {norm_host(h): b.rstrip("/") for h, b in (relay or {}).items()}
         self.host_limits = {norm_host(h): limit for h, limit in (host_limits or {}).items()}
         self.allowed_hosts = frozenset(norm_host(h) for h in allowed_hosts)
@@ -175,6 +187,7 @@ class HttpClient:
         self._gates: dict[str, _HostGate] = {}
         self._gates_lock = threading.Lock()
         connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        self._timeouts = (connect, read)
         self._client = httpx.Client(
             timeout=httpx.Timeout(read, connect=connect),
             follow_redirects=False,
@@ -381,17 +394,21 @@ class HttpClient:
         headers = self._headers(host, parsed.scheme, kind, extra)
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+        seconds = self.deadlines[kind]
         attempts = self.retries + 1
         reason = ""
         status: int | None = None
         unreachable = False
         for attempt in range(1, attempts + 1):
             try:
-                answer = self._attempt(host, target, headers, limit, body)
+                answer = self._attempt(host, target, headers, limit, seconds, body)
             except _Oversize:
                 raise FetchError(
                     url, _at(f"body larger than {format_size(limit)}", url, hop_url)
                 ) from None
+            except _TooSlow:
+                reason, status, unreachable = f"took longer than {seconds:g} s", None, False
+                wait = self._backoff(attempt)
             except (httpx.TransportError, httpx.DecodingError) as exc:
                 reason, status = _describe(exc), None
                 unreachable = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
@@ -435,28 +452,54 @@ class HttpClient:
             gate.unreachable = 0 if reachable else gate.unreachable + 1
 
     def _attempt(
-        self, host: str, target: str, headers: Mapping[str, str], limit: int, body: bytes | None
+        self,
+        host: str,
+        target: str,
+        headers: Mapping[str, str],
+        limit: int,
+        seconds: float,
+        body: bytes | None,
     ) -> _Attempt:
+        """One request (a POST of `body` when there is one), at most `seconds` from its
+        connect to its last byte (_TooSlow)."""
         gate = self._gate(host)
         with gate.semaphore:
             self._wait_turn(gate)
             with gate.lock:
                 gate.count += 1
-            method = "GET" if body is None else "POST"
-            request = self._client.build_request(method, target, headers=headers, content=body)
-            response = self._client.send(request, stream=True)
-            try:
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > limit:
+            connect, read = self._timeouts
+            request = self._client.build_request(
+                "GET" if body is None else "POST",
+                target,
+                headers=headers,
+                content=body,
+                timeout=httpx.Timeout(read, connect=min(connect, seconds)),
+                extensions={"trace": deadline.trace},
+            )
+            with deadline.deadline(seconds):
+                try:
+                    return self._exchange(request, limit)
+                except httpx.TimeoutException:
+                    if deadline.passed():
+                        raise _TooSlow from None
+                    raise
+
+    def _exchange(self, request: httpx.Request, limit: int) -> _Attempt:
+        response = self._client.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise _Oversize
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > limit:
                     raise _Oversize
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > limit:
-                        raise _Oversize
-            finally:
-                response.close()
-            return _Attempt(response.status_code, response.headers, bytes(body))
+                if deadline.passed():  # a body trickled in: never wait for its end
+                    raise _TooSlow
+        finally:
+            response.close()
+        return _Attempt(response.status_code, response.headers, bytes(body))
 
 
 def _at(reason: str, url: str, hop_url: str) -> str:

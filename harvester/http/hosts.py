@@ -46,6 +46,9 @@ MAX_REDIRECTS = 5
 # retries) is down for the rest of the run: its other requests fail at once.
 HOST_DOWN_AFTER = 3
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# The most one request may take, connect, headers and body together (each attempt; an
+# image may be up to DEFAULT_MAX_BYTES, so it gets longer).
+DEADLINE_SECONDS: dict[str, float] = {"page": 60.0, "api": 60.0, "image": 120.0}
 
 Kind = Literal["page", "image", "api"]
 ACCEPT: dict[str, str] = {

@@ -205,9 +205,8 @@ def build_book(
         uid="style", file_name="style/book.css", media_type="text/css", content=BOOK_CSS
     )
     book.add_item(style)
-    if selection.album is not None and not has_album_table(db):
-        rows = []
-    else:
+    rows = []
+    if selection.album is None or has_album_table(db):
         rows = list(db.execute(ARTICLES.format(where=where, order=selection.order()), values))
     if not rows:
         raise InputError(f"{root}: no archived articles {selection.describe()}")

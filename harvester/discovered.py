@@ -112,13 +112,11 @@ class Discovered:
                     [item.key, item.channel, item.biz, item.source, at, at],
                 )
                 if item.album is not None:
-                    self._in_album(item, at)
+                    self._in_album(item, item.album, at)
 
-    def _in_album(self, item: Found, at: str) -> None:
+    def _in_album(self, item: Found, album: InAlbum, at: str) -> None:
         """An article an album listed: its place there (the latest listing's), and the
         album's title, for the account's albums."""
-        assert item.album is not None
-        album = item.album
         self.db.execute(
             """INSERT INTO album_articles (album_id, key, position, first_seen, last_seen)
             VALUES (?, ?, ?, ?, ?)

@@ -64,6 +64,15 @@ def test_an_albums_own_number_for_an_item_wins_and_no_count_places_none():
     assert [item.album for item in page.listings] == [InAlbum("7", 3), InAlbum("7", None)]
 
 
+def test_a_place_that_is_not_a_plain_positive_number_is_no_place():
+    odd = [
+        {**album_item("一", BIZ, 11 + n, 1, SN, CT), "pos_num": v}
+        for n, v in enumerate(["²", "0", "-1", "x"])
+    ]
+    page = parse_album_page({"getalbum_resp": {"article_list": odd}}, biz=BIZ, album_id="7")
+    assert [item.album for item in page.listings] == [InAlbum("7")] * 4
+
+
 def test_a_page_parsed_without_an_album_id_places_nothing():
     answer = {"getalbum_resp": {"article_list": [album_item("一", BIZ, 11, 1, SN, CT)]}}
     assert parse_album_page(answer, biz=BIZ).listings[0].album is None

@@ -75,11 +75,8 @@ def with_albums(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="module")
 def album_book(with_albums, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("books") / "album.epub"
-    assert export(with_albums, out, "--album", "1001") == (
-        0,
-        f"2 articles, 2 images → {out}\n",
-        "",
-    )
+    done = export(with_albums, out, "--album", "1001")
+    assert done == (0, f"2 articles, 2 images → {out}\n", "")
     return out
 
 
@@ -205,22 +202,19 @@ def test_an_album_without_places_or_title_is_in_publish_order_titled_by_its_id(
     assert book.get_metadata("DC", "title")[0][0] == "合集 1002"
 
 
-def test_an_album_the_archive_has_no_articles_of_exits_2(with_albums, tmp_path):
-    out = tmp_path / "none.epub"
-    assert export(with_albums, out, "--album", "999") == (
+@pytest.mark.parametrize(
+    ("which", "album"),
+    [("with_albums", "999"), ("built", "1001")],
+    ids=["an album not listed", "an archive that never listed an album"],
+)
+def test_an_album_with_no_archived_articles_writes_nothing_and_exits_2(
+    which, album, request, tmp_path
+):
+    archive, out = request.getfixturevalue(which), tmp_path / "none.epub"
+    assert export(archive, out, "--album", album) == (
         2,
         "",
-        f"harvester: {with_albums.root}: no archived articles in the album '999'\n",
-    )
-    assert not out.exists()
-
-
-def test_an_album_in_an_archive_that_never_listed_one_exits_2(built, tmp_path):
-    out = tmp_path / "never.epub"
-    assert export(built, out, "--album", "1001") == (
-        2,
-        "",
-        f"harvester: {built.root}: no archived articles in the album '1001'\n",
+        f"harvester: {archive.root}: no archived articles in the album {album!r}\n",
     )
     assert not out.exists()
 

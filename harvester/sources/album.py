@@ -158,7 +158,9 @@ def album_position(item: Mapping[str, Any], listed: int, count: int | None) -> i
 def whole_number(value: Any) -> int | None:
     """A positive whole number from WeChat's int or digit string; None otherwise."""
     text = text_or_none(value)
-    return int(text) if text is not None and text.isdigit() and int(text) > 0 else None
+    if text is None or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) or None
 
 
 def _item_link(item: Mapping[str, Any], biz: str | None) -> ArticleLink | None:

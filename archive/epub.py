@@ -1,8 +1,11 @@
-"""`harvester export epub`: an account's articles, or a search's, as one e-book (ebooklib).
+"""`harvester export epub`: an account's articles, an album's, or a search's, as one
+e-book (ebooklib).
 
-Articles in publish order, one chapter each (title, account, date, the body rendered by
-archive.render as the reading page renders it, the link to the original), a table of
-contents, the stored images embedded, and the book's metadata (title, author = account,
+Articles in publish order (an album's in album order: the places the harvest recorded in
+`album_articles`, then publish order for any it could not place), one chapter each
+(title, account, date, the body rendered by archive.render as the reading page renders
+it, the link to the original), a table of contents, the stored images embedded, and the
+book's metadata (title: the account, the album's title or the search; author = account,
 language, date). Chapters and images are items that read their content only when the
 book is written, one at a time, so a book of 10,000 articles needs no more memory than
 its list of chapters.
@@ -38,28 +41,63 @@ IMAGE_FOLDER = "images/"  # in the book, beside text/: the archive's own layout
 _LAZY = re.compile(r' loading="lazy"')
 
 
+ALBUM_WHERE = "key IN (SELECT key FROM album_articles WHERE album_id = :album)"
+ALBUM_ORDER = """(SELECT position FROM album_articles AS a
+    WHERE a.album_id = :album AND a.key = articles.key) NULLS LAST, """
+PUBLISH_ORDER = "published_at IS NULL, published_at, first_fetched_at, key"
+
+
 @dataclass(frozen=True)
 class BookSelection:
-    """An account's articles (by name), or those a search finds."""
+    """An account's articles (by name), an album's (by id), or those a search finds."""
 
     account: str | None = None
     query: str | None = None
+    album: str | None = None
 
     def where(self) -> tuple[str, dict[str, str]]:
         if self.account is not None:
             return "account = :account", {"account": self.account}
+        if self.album is not None:
+            return ALBUM_WHERE, {"album": self.album}
         match = fts_query(self.query or "")
         if not match:
             raise InputError(f"--query {self.query!r}: no words to search for")
         return MATCHING_ARTICLES_WHERE, {"archive_match": match}
 
-    def title(self) -> str:
-        return self.account if self.account is not None else f"“{self.query}”"
+    def order(self) -> str:
+        return (ALBUM_ORDER if self.album is not None else "") + PUBLISH_ORDER
+
+    def title(self, db: sqlite_utils.Database) -> str:
+        if self.account is not None:
+            return self.account
+        if self.album is not None:
+            return album_title(db, self.album) or f"合集 {self.album}"
+        return f"“{self.query}”"
 
     def describe(self) -> str:
         if self.account is not None:
             return f"of the account {self.account!r}"
+        if self.album is not None:
+            return f"in the album {self.album!r}"
         return f"matching {self.query!r}"
+
+
+def album_title(db: sqlite_utils.Database, album_id: str) -> str | None:
+    """The album's title as getalbum gave it to the harvest, if it did."""
+    if "account_albums" not in db.table_names():
+        return None
+    row = db.execute(
+        "SELECT title FROM account_albums WHERE album_id = ? AND title IS NOT NULL"
+        " ORDER BY rowid LIMIT 1",
+        [album_id],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def has_album_table(db: sqlite_utils.Database) -> bool:
+    """An archive never harvested through an album listing has no `album_articles`."""
+    return "album_articles" in db.table_names()
 
 
 class LazyChapter(epub.EpubHtml):
@@ -102,7 +140,7 @@ class BookSummary:
 
 ARTICLES = """SELECT key, title, account, author, published_at, url, short_url, status
 FROM articles WHERE body_text IS NOT NULL AND {where}
-ORDER BY published_at IS NULL, published_at, first_fetched_at, key"""
+ORDER BY {order}"""
 
 IMAGES = """SELECT DISTINCT i.path, i.mime FROM article_images ai
 JOIN images i ON i.sha256 = ai.sha256
@@ -161,13 +199,15 @@ def build_book(
     where, values = selection.where()
     book = epub.EpubBook()
     book.set_identifier(f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, repr(selection))}")
-    book.set_title(selection.title())
+    book.set_title(selection.title(db))
     book.set_language("zh")
     style = epub.EpubItem(
         uid="style", file_name="style/book.css", media_type="text/css", content=BOOK_CSS
     )
     book.add_item(style)
-    rows = list(db.execute(ARTICLES.format(where=where), values))
+    rows = []
+    if selection.album is None or has_album_table(db):
+        rows = list(db.execute(ARTICLES.format(where=where, order=selection.order()), values))
     if not rows:
         raise InputError(f"{root}: no archived articles {selection.describe()}")
     missing: set[str] = set()

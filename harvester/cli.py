@@ -226,14 +226,18 @@ for _kind in WEB_ARCHIVES:
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @archive_option
 @click.option("--account", help="The articles of this account (its name).")
+@click.option("--album", help="The articles of this album (its album_id), in album order.")
 @click.option("--query", help="The articles this search finds (as `harvester search`).")
-def export_epub_command(out: Path, archive_dir: Path, account: str | None, query: str | None):
-    """Write an account's articles, or a search's, as an EPUB book in publish order."""
+def export_epub_command(
+    out: Path, archive_dir: Path, account: str | None, album: str | None, query: str | None
+):
+    """Write an account's articles, an album's or a search's as an EPUB book (publish
+    order; an album's in album order)."""
     from archive.epub import BookSelection, export_epub
 
-    if (account is None) == (query is None):
-        raise InputError("export epub: give one of --account NAME or --query WORDS")
-    selection = BookSelection(account=account, query=query)
+    if [account, album, query].count(None) != 2:
+        raise InputError("export epub: give one of --account NAME, --album ID or --query WORDS")
+    selection = BookSelection(account=account, query=query, album=album)
     summary = export_epub(existing_archive(archive_dir), out, selection)
     export_finish(summary.failures, summary.line(out))
 

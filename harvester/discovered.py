@@ -1,11 +1,14 @@
 """What the harvest has learned about each account, in the archive's SQLite index: its own
-three tables, created here when first used (like harvester/queue.py's).
+four tables, created here when first used (like harvester/queue.py's).
 
 `discovered`: one row per (article, channel) that found it: the article's key as the queue
 keys it, the account (biz) when known before a fetch, the channel ("album", "weread",
 "getainfo", "appmsgext", "page", "follow", or a source kind), first and last seen.
 `account_albums`: the albums (合集) known of each account, which channel found them, and
-when they were last listed. `channel_state`: per account and channel, when it last worked
+when they were last listed, with the title getalbum gives. `album_articles`: which
+articles an album listing showed, at which place in the album (`position`, 1 its first
+article; NULL when the listing did not say), first and last seen; `harvester export epub
+--album` reads it. `channel_state`: per account and channel, when it last worked
 and when it last failed, with the reason. Over them the view `account_coverage`
 (harvester/coverage.py): coverage a user can read, in Datasette and `harvester accounts`.
 
@@ -25,6 +28,7 @@ from archive.files import read_raw
 from archive.index import write_transaction
 from archive.times import iso_utc
 from harvester.coverage import VIEW, create_view
+from harvester.sources.base import InAlbum
 from harvester.sources.discovery import album_ids_in_page
 
 SCHEMA = (
@@ -47,6 +51,15 @@ SCHEMA = (
     listed_at TEXT,
     PRIMARY KEY (biz, album_id)
 )""",
+    """CREATE TABLE IF NOT EXISTS album_articles (
+    album_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    position INTEGER,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    PRIMARY KEY (album_id, key)
+)""",
+    "CREATE INDEX IF NOT EXISTS idx_album_articles_key ON album_articles(key)",
     """CREATE TABLE IF NOT EXISTS channel_state (
     biz TEXT NOT NULL,
     channel TEXT NOT NULL,
@@ -58,21 +71,26 @@ SCHEMA = (
 )
 
 
+TABLES = frozenset({"discovered", "account_albums", "album_articles", "channel_state"})
+
+
 @dataclass(frozen=True)
 class Found:
-    """One article a channel found: its key, its account if known, which source asked."""
+    """One article a channel found: its key, its account if known, which source asked,
+    where an album listing put it."""
 
     key: str
     channel: str
     biz: str | None
     source: str | None = None
+    album: InAlbum | None = None
 
 
 class Discovered:
     def __init__(self, db: sqlite_utils.Database, root: Path | None = None) -> None:
         self.db = db
         self.root = root  # the archive's folder, for its stored raw pages
-        if not {"discovered", "account_albums", "channel_state"} <= set(db.table_names()):
+        if not TABLES.issubset(db.table_names()):
             with write_transaction(db):
                 for sql in SCHEMA:
                     db.execute(sql)
@@ -93,6 +111,21 @@ class Discovered:
                         biz = coalesce(discovered.biz, excluded.biz)""",
                     [item.key, item.channel, item.biz, item.source, at, at],
                 )
+                if item.album is not None:
+                    self._in_album(item, item.album, at)
+
+    def _in_album(self, item: Found, album: InAlbum, at: str) -> None:
+        """An article an album listed: its place there (the latest listing's), and the
+        album's title, for the account's albums."""
+        self.db.execute(
+            """INSERT INTO album_articles (album_id, key, position, first_seen, last_seen)
+            VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT(album_id, key) DO UPDATE SET last_seen = excluded.last_seen,
+                position = coalesce(excluded.position, album_articles.position)""",
+            [album.album_id, item.key, album.position, at, at],
+        )
+        if item.biz is not None:
+            self._add_album(item.biz, album.album_id, album.title, item.channel, at)
 
     def known_keys(self, biz: str) -> set[str]:
         """Every `biz:mid:idx` key the archive, the queue or a channel knows of `biz`."""
@@ -118,14 +151,19 @@ class Discovered:
             for album_id, title in albums:
                 added += album_id not in known
                 known.add(album_id)
-                self.db.execute(
-                    """INSERT INTO account_albums (biz, album_id, title, found_by, first_seen)
-                    VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(biz, album_id) DO UPDATE SET
-                        title = coalesce(excluded.title, account_albums.title)""",
-                    [biz, album_id, title, found_by, iso_utc(now)],
-                )
+                self._add_album(biz, album_id, title, found_by, iso_utc(now))
         return added
+
+    def _add_album(
+        self, biz: str, album_id: str, title: str | None, found_by: str, at: str
+    ) -> None:
+        self.db.execute(
+            """INSERT INTO account_albums (biz, album_id, title, found_by, first_seen)
+            VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT(biz, album_id) DO UPDATE SET
+                title = coalesce(excluded.title, account_albums.title)""",
+            [biz, album_id, title, found_by, at],
+        )
 
     def scan_archived_pages(self, biz: str, *, now: datetime) -> int:
         """Remember the albums the stored raw pages of `biz`'s archived articles name (the

@@ -291,6 +291,7 @@ class Harvest:
                         listing.channel or source.kind,
                         listing.biz or listing.link.biz,
                         source.name,
+                        listing.album,
                     )
                 )
                 item = self._new_item(listing, source, batch)

@@ -238,10 +238,14 @@ class AccountSource(BaseSource):
         limit = MAX_ALBUM_PAGES if limit is None else limit
         cursor: tuple[str, str] | None = None
         title = None
+        listed = 0
         while self.album_pages < limit:
             response = self.client().get(album_api_url(biz, album_id, cursor), kind="api")
             self.album_pages += 1
-            page = parse_album_page(response.content, source=self.name, biz=biz)
+            page = parse_album_page(
+                response.content, source=self.name, biz=biz, album_id=album_id, offset=listed
+            )
+            listed += page.size
             title = title or page.title
             self.warnings.extend(page.warnings)
             fresh = [replace(item, channel="album") for item in page.listings]

@@ -6,6 +6,11 @@ getalbum&album_id=â€¦`. The source asks `mp/appmsgalbum?action=getalbum&__biz=â€
 `continue_flag` is "0". Quirks handled: `article_list` is a bare object when a page has one
 item; numbers come as strings or ints; a server that repeats a page (or sends an empty one
 saying "continue") stops the paging with a warning instead of looping. `max_pages` caps it.
+
+Each listing says where the album puts it (`Listing.album`): the item's `pos_num` when
+WeChat numbers the album, else counted from the album's end, since the API lists newest
+first: `base_info.article_count` less the item's place in the listing (the first article
+is 1, and an article keeps its number as newer ones are added); neither given, none.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from harvester.errors import InputError
 from harvester.links import ARTICLE_HOST, ArticleLink, LinkError, canonical_url, parse_link
 from harvester.sources.base import (
     BaseSource,
+    InAlbum,
     Listing,
     SourceError,
     checked_answer,
@@ -39,6 +45,7 @@ class AlbumPage:
     cursor: tuple[str, str] | None  # (msgid, itemidx) of the last item
     warnings: list[str]
     title: str | None = None
+    size: int = 0  # items on the page, skipped ones too: where the next page starts
 
 
 def parse_album_url(url: str) -> tuple[str, str]:
@@ -77,10 +84,16 @@ def album_api_url(
 
 
 def parse_album_page(
-    data: bytes | str | Mapping[str, Any], *, source: str = "", biz: str | None = None
+    data: bytes | str | Mapping[str, Any],
+    *,
+    source: str = "",
+    biz: str | None = None,
+    album_id: str | None = None,
+    offset: int = 0,
 ) -> AlbumPage:
-    """One album API answer as listings (pure). SourceError for `base_resp.ret` != 0;
-    TryLater for WeChat's freq control (200013) or its verification page."""
+    """One album API answer as listings (pure), `offset` items after the listing's first.
+    SourceError for `base_resp.ret` != 0; TryLater for WeChat's freq control (200013) or
+    its verification page."""
     what = f"album {source}".strip()
     body = checked_answer(
         data, what, refused="WeChat refused the album list", hint="; check the album link"
@@ -96,6 +109,10 @@ def parse_album_page(
     elif not isinstance(items, list):
         raise SourceError(f"{what}: article_list is neither a list nor an object")
 
+    base_info = resp.get("base_info")
+    base_info = base_info if isinstance(base_info, Mapping) else {}
+    title = text_or_none(base_info.get("title"))
+    count = whole_number(base_info.get("article_count"))
     listings: list[Listing] = []
     warnings: list[str] = []
     cursor: tuple[str, str] | None = None
@@ -118,12 +135,32 @@ def parse_album_page(
                 cover=text_or_none(item.get("cover_img_1_1") or item.get("cover_img")),
                 digest=text_or_none(item.get("digest") or item.get("desc")),
                 source=source,
+                album=InAlbum(album_id, album_position(item, offset + number, count), title)
+                if album_id
+                else None,
             )
         )
     more = str(resp.get("continue_flag", "0")).strip() not in ("0", "", "false", "False")
-    base_info = resp.get("base_info")
-    title = text_or_none(base_info.get("title")) if isinstance(base_info, Mapping) else None
-    return AlbumPage(listings, more, cursor, warnings, title)
+    return AlbumPage(listings, more, cursor, warnings, title, len(items))
+
+
+def album_position(item: Mapping[str, Any], listed: int, count: int | None) -> int | None:
+    """The item's place in its album (1 the first article): its `pos_num`, else counted
+    back from `count` articles by its place in the newest-first listing (`listed`, from 1)."""
+    numbered = whole_number(item.get("pos_num"))
+    if numbered:
+        return numbered
+    if count and listed <= count:
+        return count - listed + 1
+    return None
+
+
+def whole_number(value: Any) -> int | None:
+    """A positive whole number from WeChat's int or digit string; None otherwise."""
+    text = text_or_none(value)
+    if text is None or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) or None
 
 
 def _item_link(item: Mapping[str, Any], biz: str | None) -> ArticleLink | None:
@@ -175,11 +212,14 @@ class AlbumSource(BaseSource):
         count = self.optional_int("count") or PAGE_SIZE
         seen: set[str] = set()
         cursor: tuple[str, str] | None = None
-        pages = 0
+        pages = listed = 0
         while max_pages is None or pages < max_pages:
             response = client.get(album_api_url(biz, album_id, cursor, count), kind="api")
             pages += 1
-            page = parse_album_page(response.content, source=self.name, biz=biz)
+            page = parse_album_page(
+                response.content, source=self.name, biz=biz, album_id=album_id, offset=listed
+            )
+            listed += page.size
             self.warnings.extend(page.warnings)
             new = [item for item in page.listings if item.link.key not in seen]
             for item in new:

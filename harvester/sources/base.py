@@ -46,13 +46,24 @@ VERIFICATION_MARKERS = (
 
 
 @dataclass(frozen=True)
+class InAlbum:
+    """Where an album listing put an article: the album, its place in the album (1 its
+    first article, None when the listing does not say), the album's title if given."""
+
+    album_id: str
+    position: int | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
 class Listing:
     """One article a source knows about, with what the listing itself says of it.
 
     `published_at` is aware (China time, UTC+8, for WeChat's Unix seconds); `source` is
     the label of the source it came from; `seed_path` is the seed-format file holding the
     article's content, when it came from one (import it instead of fetching); `biz` is
-    the account, when the source knows it before any fetch (a short link from WeRead).
+    the account, when the source knows it before any fetch (a short link from WeRead);
+    `album` where an album listing put it (harvester/discovered.py remembers it).
     """
 
     link: ArticleLink
@@ -64,6 +75,7 @@ class Listing:
     seed_path: Path | None = None
     biz: str | None = None
     channel: str = ""  # how a source with several ways found it ("getainfo"); default its kind
+    album: InAlbum | None = None
 
 
 class SourceError(Exception):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-DATABASE = "archive"  # Datasette names a database after its file: archive.db
-
 _ARTICLE_COLUMNS = {
     "key": "Article id: biz:mid:idx (or s:<short id> until the full link is known)",
     "title": "Title (links to the reading page)",
@@ -78,28 +76,34 @@ order by a.published_at desc, ai.article_key, ai.position""",
 }
 
 
-def archive_metadata() -> dict[str, Any]:
-    """The metadata dict handed to Datasette for an archive."""
-    search_link = '<a href="/-/search">Search the articles</a>'
+def archive_metadata(databases: list[str], base: str = "/") -> dict[str, Any]:
+    """The metadata the plugin gives Datasette for the archives named `databases` (the
+    first is the one /-/search shows); `base` is the instance's base URL path."""
+    if not databases:
+        return {}
+    articles = f"{base}{databases[0]}/articles"
+    search_link = f'<a href="{base}-/search">Search the articles</a>'
     return {
         "title": "WeChat archive",
         "description_html": (
             "Articles archived from WeChat official accounts (公众号): Markdown, images and "
             f"their history. {search_link} (Chinese and Latin, best matches first), browse "
-            '<a href="/archive/articles">all articles</a> by account, year, kind and status, '
-            'or <a href="/archive/accounts">the accounts</a>.'
+            f'<a href="{articles}">all articles</a> by account, year, kind and status, '
+            f'or <a href="{base}{databases[0]}/accounts">the accounts</a>.'
         ),
-        "databases": {
-            DATABASE: {
-                "title": "Archive index",
-                "description_html": (
-                    f"The SQLite index of the archive, opened read-only. {search_link}; "
-                    "each article has a reading page (follow its title)."
-                ),
-                "tables": _tables(),
-                "queries": QUERIES,
-            }
-        },
+        "databases": {name: _database(search_link) for name in databases},
+    }
+
+
+def _database(search_link: str) -> dict[str, Any]:
+    return {
+        "title": "Archive index",
+        "description_html": (
+            f"The SQLite index of the archive, opened read-only. {search_link}; "
+            "each article has a reading page (follow its title)."
+        ),
+        "tables": _tables(),
+        "queries": QUERIES,
     }
 
 
@@ -112,6 +116,7 @@ def _tables() -> dict[str, dict[str, Any]]:
                 "Latin words, mixed) with the box; click a title to read the article."
             ),
             "sort_desc": "published_at",
+            "size": 50,
             "facets": ["account", "year", "kind", "status"],
             "label_column": "title",
             "columns": _ARTICLE_COLUMNS,

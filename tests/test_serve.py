@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -32,6 +33,7 @@ from archive_builder import (
 )
 
 from archive.datasette_plugin import render_cell
+from archive.datasette_plugin.archives import archive_names
 from archive.fulltext import CJK_SEP
 from archive.render import render_markdown, safe_href, stored_image_path
 
@@ -43,9 +45,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltArchive:
     return build_archive(tmp_path_factory.mktemp("serve") / "wechat-archive")
 
 
-@pytest.fixture(scope="module")
-def server(built: BuiltArchive):
-    with running_server(built.root) as running:
+# Every page is checked as `harvester serve` shows it and as plain `datasette archive.db`
+# does (the plugin loaded from the package's entry point only).
+HOW = {"params": [False, True], "ids": ["harvester-serve", "plain-datasette"]}
+
+
+@pytest.fixture(scope="module", **HOW)
+def server(built: BuiltArchive, request: pytest.FixtureRequest):
+    with running_server(built.root, plain=request.param) as running:
         yield running
 
 
@@ -54,9 +61,9 @@ def ranked(tmp_path_factory: pytest.TempPathFactory) -> BuiltArchive:
     return build_ranked_archive(tmp_path_factory.mktemp("ranked") / "wechat-archive")
 
 
-@pytest.fixture(scope="module")
-def ranked_server(ranked: BuiltArchive):
-    with running_server(ranked.root) as running:
+@pytest.fixture(scope="module", **HOW)
+def ranked_server(ranked: BuiltArchive, request: pytest.FixtureRequest):
+    with running_server(ranked.root, plain=request.param) as running:
         yield running
 
 
@@ -438,18 +445,14 @@ def test_account_page_lists_its_articles(server: Server) -> None:
     assert TITLES[A2] not in response.text
 
 
-class FakeUrls:
-    """The two Datasette URL builders render_cell uses (a unit test: no server)."""
+@pytest.fixture(scope="module")
+def datasette(built: BuiltArchive):
+    """A Datasette (not serving) over the archive, its archives found as at startup."""
+    from datasette.app import Datasette
 
-    def path(self, path: str) -> str:
-        return path
-
-    def table(self, database: str, table: str) -> str:
-        return f"/{database}/{table}"
-
-
-class FakeDatasette:
-    urls = FakeUrls()
+    instance = Datasette([str(built.root / "archive.db")])
+    assert asyncio.run(archive_names(instance)) == ["archive"]
+    return instance
 
 
 @pytest.mark.parametrize(
@@ -460,9 +463,9 @@ class FakeDatasette:
     ],
     ids=["by biz", "by name only"],
 )
-def test_an_account_name_links_to_its_articles(biz: str | None, href: str) -> None:
+def test_an_account_name_links_to_its_articles(datasette, biz: str | None, href: str) -> None:
     row = {"biz": biz, "nickname": "脑科学"}
-    cell = render_cell(row, "脑科学", "nickname", "accounts", "archive", FakeDatasette())
+    cell = render_cell(row, "脑科学", "nickname", "accounts", "archive", datasette)
     assert str(cell) == f'<a href="{href}">脑科学</a>'
 
 

@@ -6,6 +6,8 @@ import asyncio
 import hashlib
 import json
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
@@ -534,6 +536,21 @@ def test_cli_search_takes_every_word_as_the_query(built: BuiltArchive) -> None:
     unquoted = harvester("search", "PTEN", "神经", "--archive", str(built.root))
     assert unquoted.returncode == 0, unquoted.stderr
     assert unquoted.stdout == quoted.stdout
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"), [('"神 经"', SEARCHES["神经"]), ("神经", set()), ("PTEN", {A2})]
+)
+def test_sqlite_utils_search_works_as_the_readme_says(
+    built: BuiltArchive, query: str, expected: set[str]
+) -> None:
+    """Chinese only as a phrase of single characters; Latin words as typed."""
+    sqlite_utils = Path(sys.executable).with_name("sqlite-utils")
+    argv = [str(sqlite_utils), "search", str(built.root / "archive.db"), "articles_search"]
+    done = subprocess.run(
+        [*argv, query, "-c", "key"], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert {row["key"] for row in json.loads(done.stdout)} == expected
 
 
 # --- the process -------------------------------------------------------------------------

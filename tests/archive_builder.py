@@ -327,6 +327,25 @@ def _save_all(db, built: BuiltArchive) -> None:
     )
 
 
+NEW_KEY = f"{BIZ1}:2247483670:1"  # add_article's
+
+
+def add_article(built: BuiltArchive, body: str, fetched: datetime | None = None) -> str:
+    """Archive one more Neuronlink article (NEW_KEY) into a built archive, as a fetch
+    would while it is being served; its key."""
+    fetched = fetched or datetime(2026, 2, 5, 3, 0, tzinfo=UTC)
+    page = _page(
+        NEW_KEY, "Neuronlink", datetime(2026, 2, 4, 8, 0, tzinfo=CHINA), fetched, title="新文章"
+    )
+    md_path, body = _write(built, page, NEW_KEY, lambda rel: body)
+    db = open_index(built.root / "archive.db")
+    try:
+        _save(db, page, NEW_KEY, md_path, body, "v1")
+    finally:
+        db.close()
+    return NEW_KEY
+
+
 # --- a real `harvester serve` process ---------------------------------------
 
 HARVESTER = [sys.executable, "-c", "from harvester.cli import main; main()"]

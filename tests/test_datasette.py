@@ -16,15 +16,20 @@ import sqlite_utils
 from archive_builder import (
     A1,
     DATASETTE,
+    NEW_KEY,
     SEARCHES,
     TITLES,
     BuiltArchive,
     Server,
+    add_article,
     build_archive,
     datasette_argv,
     free_port,
     serving,
 )
+
+from archive.fulltext import fts_query
+from archive.search import MATCHING_ARTICLES_WHERE
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +44,9 @@ def other_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = sqlite_utils.Database(path)
     db["articles"].insert_all(
         [
-            {"id": 1, "title": "hello world", "body": "神经修复"},
-            {"id": 2, "title": "goodbye", "body": "hello again"},
-            {"id": 3, "title": "unrelated", "body": "nothing"},
+            {"id": 1, "title": "hello world", "body": "神经修复", "kind": "note"},
+            {"id": 2, "title": "goodbye", "body": "hello again", "kind": "note"},
+            {"id": 3, "title": "unrelated", "body": "nothing", "kind": "list"},
         ],
         pk="id",
     )
@@ -115,3 +120,30 @@ def test_escape_fts_is_chinese_aware_in_the_archive_only(
     sql = quote("select escape_fts('神经') as q")
     rows = json_get(beside, f"/{database}.json?sql={sql}&_shape=array")
     assert rows == [{"q": expected}]
+
+
+def test_the_archive_tables_suggest_no_facets_and_the_other_db_keeps_suggesting(
+    beside: Server,
+) -> None:
+    archive = json_get(beside, f"/wechat/articles.json?_search={quote('神经')}")
+    assert archive["suggested_facets"] == []
+    assert set(archive["facet_results"]) == {"account", "year", "kind", "status"}
+    other = json_get(beside, "/notes/articles.json")
+    assert [facet["name"] for facet in other["suggested_facets"]] == ["kind"]
+
+
+def test_the_table_search_sql_runs_as_shown(beside: Server) -> None:
+    """The page's "View and edit SQL" runs: the SQL function its WHERE calls is there."""
+    sql = quote(f"select count(*) as n from articles where {MATCHING_ARTICLES_WHERE}")
+    rows = json_get(beside, f"/wechat.json?sql={sql}&archive_match={quote(fts_query('神经'))}")
+    assert rows["rows"] == [[len(SEARCHES["神经"])]]
+
+
+def test_an_article_archived_while_served_is_found_at_once(tmp_path: Path) -> None:
+    built = build_archive(tmp_path / "wechat-archive")
+    port = free_port()
+    path = f"/archive/articles.json?_search={quote('独一无二')}&_shape=array"
+    with serving(datasette_argv(built.root / "archive.db", port=port), port) as running:
+        assert json_get(running, path) == []
+        add_article(built, "独一无二的新文章")
+        assert [row["key"] for row in json_get(running, path)] == [NEW_KEY]

@@ -10,10 +10,11 @@ Hooks:
   canned queries (archive.metadata), for each archive database.
 - prepare_connection: re-registers Datasette's `escape_fts` on an archive's connections
   as archive.fulltext.escape_fts, so any FTS search Datasette runs on the spaced copy
-  (`articles_search`) matches Chinese words of any length.
+  (`articles_search`) matches Chinese words of any length; and adds the function the
+  table search finds its matches with (table_search.py).
 - filters_from_request: `?_search=` (and the search box) on the `articles` table,
   through `articles_fts` (its rowids are `articles_search` ids, not articles rows, so
-  Datasette's own fts_table/fts_pk cannot join them).
+  Datasette's own fts_table/fts_pk cannot join them), found once for the whole page.
 - render_cell: article titles link to the reading page; `body_text` is cut to a
   short preview (or, while searching, the highlighted snippet) with a link;
   account names link to their articles; `key` columns of queries link to articles.
@@ -22,7 +23,9 @@ Hooks:
 - register_routes: /-/search (and /-/search.json), /-/article/<key>, /-/account/<biz>,
   /images/… (the archive's stored images), /-/archive.css (pages.py).
 - asgi_wrapper: remembers the current `_search` for render_cell; sends strict
-  headers with archived images (an SVG opened directly cannot run script).
+  headers with archived images (an SVG opened directly cannot run script); asks the
+  archive's table pages for no suggested facets (`_nosuggest=1`: their facets are
+  configured, and suggesting runs three queries a column, seconds at 100k articles).
 - menu_links, extra_css_urls.
 """
 
@@ -36,6 +39,7 @@ from urllib.parse import parse_qs, quote
 
 from datasette import hookimpl
 from datasette.filters import FilterArguments
+from datasette.utils import tilde_decode
 from markupsafe import Markup
 
 from archive.datasette_plugin import pages
@@ -46,6 +50,7 @@ from archive.datasette_plugin.archives import (
     known_archives,
 )
 from archive.datasette_plugin.pages import account_path, article_path
+from archive.datasette_plugin.table_search import register_matches
 from archive.fulltext import (
     CLOSE_MARK,
     ELLIPSIS,
@@ -94,6 +99,7 @@ def get_metadata(datasette: Any, key: str, database: str | None, table: str | No
 def prepare_connection(conn: Any, database: str, datasette: Any) -> None:
     if is_archive_index(conn):
         conn.create_function("escape_fts", 1, escape_fts, deterministic=True)
+        register_matches(conn, datasette.get_database(database).path)
 
 
 @hookimpl(trylast=True)  # last, so its extra_context wins over Datasette's own search filter
@@ -228,6 +234,8 @@ def asgi_wrapper(datasette: Any) -> Callable[[Any], Any]:
                 return
             query = parse_qs(scope.get("query_string", b"").decode("ascii", "replace"))
             token = _current_search.set((query.get("_search") or [None])[0])
+            if "_nosuggest" not in query and _in_archive(datasette, scope.get("path", "")):
+                scope = _with_arg(scope, b"_nosuggest=1")
             if scope.get("path", "").startswith(images_prefix):
                 send = _with_headers(send, {"content-security-policy": IMAGE_CSP})
             try:
@@ -238,6 +246,20 @@ def asgi_wrapper(datasette: Any) -> Callable[[Any], Any]:
         return wrapped
 
     return wrap
+
+
+def _in_archive(datasette: Any, path: str) -> bool:
+    """Whether `path` is a page of an archive database (its tables, rows, queries)."""
+    base = datasette.urls.path("/")
+    if not path.startswith(base):
+        return False
+    database = path[len(base) :].split("/", 1)[0].split(".", 1)[0]
+    return is_known_archive(datasette, tilde_decode(database))
+
+
+def _with_arg(scope: dict, arg: bytes) -> dict:
+    query = scope.get("query_string", b"")
+    return {**scope, "query_string": query + b"&" + arg if query else arg}
 
 
 def _with_headers(send: Any, extra: dict[str, str]) -> Any:

@@ -30,6 +30,9 @@ _ARTICLE_COLUMNS = {
     "body_text": "The Markdown body (shortened here: open the article to read it)",
 }
 
+# Articles archived while live that WeChat no longer shows: the "gone" query and feed.
+GONE_WHERE = "status != 'live' and content_hash is not null"
+
 _ARTICLE_LIST = """
 select key, title, account, published_at, status, {extra}
 from articles
@@ -49,7 +52,7 @@ QUERIES: dict[str, dict[str, Any]] = {
             "(deleted, blocked, unavailable): the archive holds the only copy."
         ),
         "sql": _ARTICLE_LIST.format(extra="status_changed_at, first_fetched_at")
-        + "where status != 'live' and content_hash is not null\n"
+        + f"where {GONE_WHERE}\n"
         + "order by status_changed_at desc, key",
     },
     "changed": {

@@ -330,9 +330,11 @@ def _save_all(db, built: BuiltArchive) -> None:
 NEW_KEY = f"{BIZ1}:2247483670:1"  # add_article's
 
 
-def add_article(built: BuiltArchive, body: str, fetched: datetime | None = None) -> str:
+def add_article(
+    built: BuiltArchive, body: str, fetched: datetime | None = None, version: str = "v1"
+) -> str:
     """Archive one more Neuronlink article (NEW_KEY) into a built archive, as a fetch
-    would while it is being served; its key."""
+    would while it is being served (again with another `version`: a changed one); its key."""
     fetched = fetched or datetime(2026, 2, 5, 3, 0, tzinfo=UTC)
     page = _page(
         NEW_KEY, "Neuronlink", datetime(2026, 2, 4, 8, 0, tzinfo=CHINA), fetched, title="新文章"
@@ -340,7 +342,7 @@ def add_article(built: BuiltArchive, body: str, fetched: datetime | None = None)
     md_path, body = _write(built, page, NEW_KEY, lambda rel: body)
     db = open_index(built.root / "archive.db")
     try:
-        _save(db, page, NEW_KEY, md_path, body, "v1")
+        _save(db, page, NEW_KEY, md_path, body, version)
     finally:
         db.close()
     return NEW_KEY

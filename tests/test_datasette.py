@@ -109,6 +109,7 @@ def test_the_other_db_keeps_datasettes_own_search(beside: Server) -> None:
     page = beside.get("/notes/articles?_search=hello")
     assert page.status == 200
     assert "Best matches" not in page.text and "/-/article/" not in page.text
+    assert "application/atom+xml" not in page.text  # the archive's feeds are not its own
 
 
 @pytest.mark.parametrize(

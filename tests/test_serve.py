@@ -426,6 +426,15 @@ def test_metadata_facets_and_hidden_tables(server: Server) -> None:
     assert {"articles_search", "articles_fts"} <= hidden
 
 
+@pytest.mark.parametrize("path", ["/-/feed.atom", "/-/feed/gone.atom"])
+def test_feeds_are_served(server: Server, path: str) -> None:
+    """test_feeds.py reads them; here: both ways of serving give them."""
+    response = server.get(path)
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/atom+xml; charset=utf-8"
+    assert response.text.startswith('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns=')
+
+
 def test_canned_queries(server: Server) -> None:
     def keys(name: str) -> list[str]:
         return [row["key"] for row in json_get(server, f"/archive/{name}.json?_shape=array")]

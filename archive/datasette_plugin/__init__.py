@@ -19,9 +19,11 @@ Hooks:
   short preview (or, while searching, the highlighted snippet) with a link;
   account names link to their articles; `key` columns of queries link to articles.
 - extra_template_vars: the best-ranked matches above the searched articles table
-  (templates/table.html shows them).
+  (templates/table.html shows them); the feeds the home page and the articles table
+  (an account's, too) advertise.
 - register_routes: /-/search (and /-/search.json), /-/article/<key>, /-/account/<biz>,
-  /images/… (the archive's stored images), /-/archive.css (pages.py).
+  /images/… (the archive's stored images), /-/archive.css (pages.py); the Atom feeds
+  /-/feed.atom, /-/feed/account/<biz>.atom, /-/feed/gone.atom (feed_pages.py).
 - asgi_wrapper: remembers the current `_search` for render_cell; sends strict
   headers with archived images (an SVG opened directly cannot run script); asks the
   archive's table pages for no suggested facets (`_nosuggest=1`: their facets are
@@ -42,14 +44,14 @@ from datasette.filters import FilterArguments
 from datasette.utils import tilde_decode
 from markupsafe import Markup
 
-from archive.datasette_plugin import pages
+from archive.datasette_plugin import feed_pages, pages
 from archive.datasette_plugin.archives import (
     archive_names,
     is_archive,
     is_known_archive,
     known_archives,
 )
-from archive.datasette_plugin.pages import account_path, article_path
+from archive.datasette_plugin.pages import account_path, article_path, feed_links
 from archive.datasette_plugin.table_search import register_matches
 from archive.fulltext import (
     CLOSE_MARK,
@@ -185,23 +187,35 @@ def _body_cell(datasette: Any, database: str, key: str, body: str) -> Markup | A
 
 @hookimpl
 def extra_template_vars(
-    view_name: str, database: str, table: str, request: Any, datasette: Any
+    view_name: str, database: str | None, table: str | None, request: Any, datasette: Any
 ) -> Callable[[], Awaitable[dict[str, Any]]] | None:
-    if view_name != "table" or table != "articles" or request is None:
+    """The feeds the home page and an archive's articles table advertise (an account's
+    too, when the table shows one), and the best matches above a searched articles table."""
+    if request is None or view_name not in ("index", "table"):
         return None
-    query = (request.args.get("_search") or "").strip()
+    if view_name == "table" and table != "articles":
+        return None
 
-    async def best_matches() -> dict[str, Any]:
-        if not fts_query(query) or not await is_archive(datasette, database):
-            return {"archive_best_matches": None}
-        db = datasette.get_database(database)
-        hits = await db.execute_fn(lambda conn: pages.search_hits(conn, query, BEST_MATCHES))
-        return {
-            "archive_best_matches": [pages.hit_dict(datasette, hit) for hit in hits],
-            "archive_search_url": datasette.urls.path("/-/search?q=" + quote(query)),
-        }
+    async def variables() -> dict[str, Any]:
+        names = await archive_names(datasette)
+        if not names or (view_name == "table" and database not in names):
+            return {}
+        found = {"archive_feeds": feed_links(datasette, request.args.get("biz"))}
+        query = (request.args.get("_search") or "").strip()
+        if view_name == "table" and fts_query(query):
+            found.update(await _best_matches(datasette, database, query))
+        return found
 
-    return best_matches
+    return variables
+
+
+async def _best_matches(datasette: Any, database: str, query: str) -> dict[str, Any]:
+    db = datasette.get_database(database)
+    hits = await db.execute_fn(lambda conn: pages.search_hits(conn, query, BEST_MATCHES))
+    return {
+        "archive_best_matches": [pages.hit_dict(datasette, hit) for hit in hits],
+        "archive_search_url": datasette.urls.path("/-/search?q=" + quote(query)),
+    }
 
 
 @hookimpl
@@ -280,6 +294,9 @@ def register_routes() -> list[tuple[str, Callable[..., Any]]]:
         (r"^/-/search(?P<format>\.json)?$", pages.search_page),
         (r"^/-/article/(?P<key>[^/]+)$", pages.article_page),
         (r"^/-/account/(?P<biz>[^/]+)$", pages.account_page),
+        (r"^/-/feed\.atom$", feed_pages.archive_feed),
+        (r"^/-/feed/account/(?P<biz>[^/]+)\.atom$", feed_pages.account_feed),
+        (r"^/-/feed/gone\.atom$", feed_pages.gone_feed),
         (r"^/images/(?P<path>.+)$", pages.image),
         (r"^/-/archive\.css$", pages.stylesheet),
     ]

@@ -44,6 +44,7 @@ PAGE_HEADERS = {
 SEARCH_LIMIT = 50
 MAX_SEARCH_LIMIT = 500
 CSS_PATH = Path(__file__).with_name("templates") / "archive.css"
+FEED_TITLE = "WeChat archive"
 IMAGE_PATH = re.compile(r"[0-9a-f]{2}/[0-9a-f]{64}\.[a-z0-9]{2,5}")
 
 
@@ -53,6 +54,21 @@ def article_path(datasette: Any, key: str) -> str:
 
 def account_path(datasette: Any, biz: str) -> str:
     return datasette.urls.path("/-/account/" + quote(str(biz), safe=""))
+
+
+def feed_links(datasette: Any, biz: str | None = None) -> list[dict[str, str]]:
+    """The feeds a page advertises: the archive's, the gone articles', an account's."""
+    links = [
+        {"title": f"{FEED_TITLE}: newest articles", "href": datasette.urls.path("/-/feed.atom")},
+        {
+            "title": f"{FEED_TITLE}: deleted or blocked since archived",
+            "href": datasette.urls.path("/-/feed/gone.atom"),
+        },
+    ]
+    if biz:
+        href = datasette.urls.path("/-/feed/account/" + quote(biz, safe="") + ".atom")
+        links.insert(0, {"title": f"{FEED_TITLE}: this account", "href": href})
+    return links
 
 
 def search_hits(conn: Any, query: str, limit: int, offset: int = 0) -> list[Any]:
@@ -145,6 +161,7 @@ async def search_page(datasette: Any, request: Any) -> Response:
     first = (page - 1) * limit + 1
     context = {
         "archive_db": database,
+        "archive_feeds": feed_links(datasette),
         "query": query,
         "hits": hits,
         "limit": limit,
@@ -218,6 +235,7 @@ async def article_page(datasette: Any, request: Any) -> Response:
     by_key = "?article_key=" + quote(key, safe="")
     context = {
         "archive_db": database,
+        "archive_feeds": feed_links(datasette, article.get("biz")),
         "article": article,
         "body_html": Markup(body_html),
         "original_url": original if original and original.startswith("https://") else None,

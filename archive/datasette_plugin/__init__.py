@@ -52,7 +52,7 @@ from archive.datasette_plugin.archives import (
     known_archives,
 )
 from archive.datasette_plugin.pages import account_path, article_path, feed_links
-from archive.datasette_plugin.table_search import register_matches
+from archive.datasette_plugin.table_search import find_matches, register_matches
 from archive.fulltext import (
     CLOSE_MARK,
     ELLIPSIS,
@@ -119,6 +119,8 @@ def filters_from_request(
         if not query.strip():
             return FilterArguments([], extra_context=extra)
         match = fts_query(query)
+        if match:
+            await find_matches(datasette, database, match)
         where = MATCHING_ARTICLES_WHERE if match else "0"
         return FilterArguments(
             [where],

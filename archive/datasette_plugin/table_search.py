@@ -3,9 +3,9 @@
 Datasette runs the search's WHERE (archive.search.MATCHING_ARTICLES_WHERE) in each
 statement of a table page: the rows, the count and every facet, each on any of its
 connections. The WHERE calls the SQL function `archive_matches(match)`, registered here
-on every connection of an archive: it gives the matching rowids as JSON, found by the
-first statement that asks and kept for the next ones (and for the next pages, the JSON
-and the facet links) while the database is unchanged: the key holds the size and
+on every connection of an archive: it gives the matching rowids as JSON, found before
+the page's first statement (find_matches) and kept for the next ones (and for the next
+pages, the JSON and the facet links) while the database is unchanged: the key holds the size and
 modification time of the database file and of its write-ahead log, which every commit
 changes.
 """
@@ -54,6 +54,14 @@ def _matches(conn: sqlite3.Connection, path: str | None, match: str | None) -> s
         while len(_kept) > KEPT:
             _kept.popitem(last=False)
     return found
+
+
+async def find_matches(datasette: Any, database: str, match: str) -> None:
+    """Find the matches of `match` before the page's statements ask for them: outside
+    their time limit (sql_time_limit_ms), which a first search of a large archive whose
+    pages are not cached yet could exceed."""
+    db = datasette.get_database(database)
+    await db.execute_fn(lambda conn: _matches(conn, db.path, match))
 
 
 def register_matches(conn: sqlite3.Connection, path: str | None) -> None:

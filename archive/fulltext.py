@@ -5,8 +5,8 @@ index (archive.index, `articles_search`) holds a copy of each article's title an
 body in which every CJK character is its own token: cjk_spaced puts a zero-width
 space, CJK_SEP, on each side (invisible when read in Datasette). search_copy is
 that copy for a Markdown body. Queries go through fts_query, which turns any
-user input into a safe MATCH expression in which a Chinese run is a phrase of
-its characters.
+user input into a safe MATCH expression in which each word typed (between spaces)
+is a phrase of its tokens.
 
 FTS5 snippets of the spaced copy come back with the separators and with one
 mark per character; natural_snippet removes them exactly, tidy_snippet makes
@@ -34,7 +34,7 @@ CJK_CHARS = (
 )
 _CJK = f"[{CJK_CHARS}]"
 _CJK_RUN = re.compile(f"{_CJK}+")
-_QUERY_TERM = re.compile(rf"(?P<cjk>{_CJK}+)|(?P<word>(?:(?!{_CJK})[^\W_])+)")
+_QUERY_TOKEN = re.compile(rf"{_CJK}|(?:(?!{_CJK})[^\W_])+")
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 MAX_QUERY_TERMS = 32
@@ -96,16 +96,19 @@ def search_copy(markdown: str | None) -> str:
 def fts_query(user_query: str | None) -> str:
     """A safe FTS5 MATCH expression for what a user typed ('' means: no results).
 
-    Each CJK run becomes a phrase of its characters (`"神 经"`, so it matches
-    them only when adjacent), each other word a quoted term; all terms ANDed.
-    Quotes, operators (OR, NOT, NEAR), `*`, parentheses are plain text.
+    Spaces separate words, and every word must appear (AND). A word is a phrase of its
+    tokens as the index has them (each CJK character, each run of other letters and
+    digits), so it matches only where they stand together: `R语言` is `"R 语 言"` (not
+    `R` somewhere and `语言` elsewhere), `神经` is `"神 经"`. Punctuation inside a word
+    is skipped, as the index skips it. Quotes, operators (OR, NOT, NEAR), `*` and
+    parentheses are plain text: tokens hold only letters and digits, so never a quote.
     """
     text = unicodedata.normalize("NFC", user_query or "")
     terms = []
-    for match in _QUERY_TERM.finditer(text):
-        run = match.group()
-        phrase = " ".join(run) if match.lastgroup == "cjk" else run
-        terms.append('"' + phrase.replace('"', '""') + '"')
+    for word in text.split():
+        tokens = _QUERY_TOKEN.findall(word)
+        if tokens:
+            terms.append('"' + " ".join(tokens) + '"')
     return " AND ".join(terms[:MAX_QUERY_TERMS])
 
 

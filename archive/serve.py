@@ -1,10 +1,11 @@
 """`harvester serve`: Datasette over an archive, read-only, with the archive's plugin.
 
-Datasette runs in this process (uvicorn), with archive.datasette_plugin
-registered for this process only, the metadata from archive.metadata, the
-templates in archive/templates, and the archive's images/ folder served at
-/images/. The socket is bound here first, so a port already in use is a
-one-line error (InputError, exit 2), and Ctrl-C stops the server quietly.
+Datasette runs in this process (uvicorn) with the archive's plugin, as plain
+`datasette archive.db` has it through the package's entry point (registered here
+too, for a checkout that is not installed); the plugin gives the metadata, the
+templates, the pages and the images. Here only the settings differ. The socket is
+bound here first, so a port already in use is a one-line error (InputError, exit 2),
+and Ctrl-C stops the server quietly.
 
 The database is opened read-only (`mode=ro`), not `immutable`: archive.db is
 in WAL mode and a cron harvest may write to it while it is being served; an
@@ -24,9 +25,7 @@ from typing import Any
 from archive import datasette_plugin
 from archive.errors import InputError
 from archive.index import check_index
-from archive.metadata import archive_metadata
 
-TEMPLATES = Path(__file__).with_name("templates")
 PLUGIN_NAME = "wechat_archive"
 SETTINGS = {
     "sql_time_limit_ms": 3000,
@@ -57,9 +56,6 @@ def build_datasette(archive_dir: Path) -> Any:
     return Datasette(
         [str(db_path)] if writable else [],
         immutables=[] if writable else [str(db_path)],
-        metadata=archive_metadata(),
-        template_dir=str(TEMPLATES),
-        static_mounts=[("images", str(archive_dir / "images"))],
         settings=SETTINGS,
     )
 

@@ -10,11 +10,13 @@ A synthetic archive (scripts/synth_archive.py) grown in steps to 10%, 25%, 50% a
 - size: bytes of archive.db (after a WAL checkpoint) per article;
 - search: latency of `archive.search.search()` (what `harvester search` and the /-/search
   page run, limit 20) for 2- and 4-character queries from common to selective, p50/p95
-  over repeated runs on a warm read-only connection; and the SQL Datasette's articles
-  table page runs for `?_search=` (rows, count, the four facets, the best-matches box).
+  over repeated runs on a warm read-only connection; and the whole HTTP request of
+  plain `datasette archive.db`'s articles table page for `?_search=` (rows, count, the
+  four facets, the best-matches box, the highlighted snippets), p50/p95 over repeated
+  requests and each query's first request, on a server started for the step.
   A query matches a share of the archive, and every match is ranked, so its time grows
   with the archive: the per-article figure is p95 per 1,000 archived articles, and the
-  2-character p95 must also stay under 100 ms at 100k;
+  2-character p95 of search() and both table-page p95s must stay under 100 ms at 100k;
 - key lookup: `Archive.key_for` for a new short-link article, the lookup `import`
   and `fetch` make per article before saving: not part of the build above;
 - rebuild: `harvester rebuild` as a subprocess. Rebuild re-converts every article that
@@ -29,12 +31,20 @@ judged only when the smallest step has 10,000 articles or more (not in --quick r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
 import sqlite3
+import subprocess
+import sys
+import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlite_utils
 from bench_import import summary_counts
@@ -42,14 +52,13 @@ from bench_util import PartResult, Row, harvester_argv, percentile, run_measured
 from synth_archive import BuildStats, TextModel, build
 
 from archive.fulltext import fts_query
-from archive.search import MATCHING_ARTICLES_WHERE, search
+from archive.search import search
 
 FLAT_RATIO = 1.25
 SEARCH_TARGET_MS = 100.0
 SEARCH_TARGET_AT = 100_000
 FLAT_FROM = 10_000  # flatness is judged over the issue's range (10k up), not on tiny archives
 STEPS = (0.1, 0.25, 0.5, 1.0)
-FACETS = ("account", "year", "kind", "status")
 MIN_REPS = 3
 QUERY_BUDGET_S = 20.0
 
@@ -58,26 +67,75 @@ def scale_points(scale_max: int) -> list[int]:
     return sorted({max(10, round(scale_max * step)) for step in STEPS})
 
 
-def datasette_page(conn: sqlite3.Connection, query: str) -> None:
-    """The queries Datasette runs for /archive/articles?_search=QUERY (see datasette_plugin)."""
-    params = {"archive_match": fts_query(query)}
-    where = MATCHING_ARTICLES_WHERE
-    conn.execute(
-        f"select * from articles where {where} order by published_at desc, key limit 101", params
-    ).fetchall()
-    conn.execute(f"select count(*) from articles where {where}", params).fetchone()
-    for column in FACETS:
-        conn.execute(
-            f"select {column} as value, count(*) as count from "
-            f"(select * from articles where {where}) where {column} is not null "
-            f"group by {column} order by count desc, value limit 31",
-            params,
-        ).fetchall()
-    search(sqlite_utils.Database(conn), query, 10)
+DATASETTE = str(Path(sys.executable).with_name("datasette"))
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@contextlib.contextmanager
+def datasette_server(db_path: Path) -> Iterator[str]:
+    """Plain `datasette archive.db` (default settings, the plugin from its entry point) on
+    a free loopback port, until the block ends; its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = [DATASETTE, str(db_path), "--host", "127.0.0.1", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    _NO_PROXY.open(base + "/-/versions.json", timeout=5).read()
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"datasette did not start: {argv}") from None
+                    time.sleep(0.2)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def datasette_page(base: str, query: str) -> float:
+    """ms for the whole GET of /archive/articles?_search=QUERY, the page as Datasette renders
+    it (rows, count, the four facets, the best matches, the highlighted snippets)."""
+    started = time.perf_counter()
+    with _NO_PROXY.open(f"{base}/archive/articles?_search={quote(query)}", timeout=60) as page:
+        page.read()
+        if page.status != 200:
+            raise RuntimeError(f"datasette answered {page.status} for {query!r}")
+    return 1000 * (time.perf_counter() - started)
+
+
+def time_datasette(db_path: Path, queries: list[str], reps: int) -> dict[str, Any]:
+    """p50/p95 (ms) of the table page's search over `queries`, each asked `reps` times;
+    `first_ms` is each query's first request (its matches not yet found: see
+    archive/datasette_plugin/table_search.py), after one other page warmed the server."""
+    with datasette_server(db_path) as base:
+        _NO_PROXY.open(base + "/archive/articles", timeout=60).read()
+        first = {query: datasette_page(base, query) for query in queries}
+        times: dict[str, list[float]] = {q: [] for q in queries}
+        for query in queries:
+            started_query = time.perf_counter()
+            for rep in range(reps):
+                if rep >= MIN_REPS and time.perf_counter() - started_query > QUERY_BUDGET_S:
+                    break
+                times[query].append(datasette_page(base, query))
+    runs = min(len(values) for values in times.values())
+    every = [ms for values in times.values() for ms in values[:runs]]
+    return {
+        "first_ms": {q: round(ms, 1) for q, ms in first.items()},
+        "first_p95_ms": percentile(list(first.values()), 95),
+        "per_query_p95_ms": {q: round(percentile(v, 95), 1) for q, v in times.items()},
+        "datasette_p50_ms": percentile(every, 50),
+        "datasette_p95_ms": percentile(every, 95),
+    }
 
 
 def time_search(db_path: Path, queries: list[str], reps: int) -> dict[str, Any]:
-    """p50/p95 latency (ms) of search() and of the Datasette page SQL over `queries`."""
+    """p50/p95 latency (ms) of search() and of Datasette's table page over `queries`."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         db = sqlite_utils.Database(conn)
@@ -89,9 +147,7 @@ def time_search(db_path: Path, queries: list[str], reps: int) -> dict[str, Any]:
             hits[query] = conn.execute(
                 "select count(*) from articles_fts where articles_fts match ?", [fts_query(query)]
             ).fetchone()[0]
-            datasette_page(conn, query)  # warm
         api: dict[str, list[float]] = {q: [] for q in queries}
-        page: dict[str, list[float]] = {q: [] for q in queries}
         for query in queries:
             started_query = time.perf_counter()
             for rep in range(reps):
@@ -100,15 +156,12 @@ def time_search(db_path: Path, queries: list[str], reps: int) -> dict[str, Any]:
                 started = time.perf_counter()
                 search(db, query, 20)
                 api[query].append(1000 * (time.perf_counter() - started))
-                started = time.perf_counter()
-                datasette_page(conn, query)
-                page[query].append(1000 * (time.perf_counter() - started))
     finally:
         conn.close()
     # pooled over the queries, each counted as often as the least-run one
     runs = min(len(values) for values in api.values())
     every_api = [ms for values in api.values() for ms in values[:runs]]
-    every_page = [ms for values in page.values() for ms in values[:runs]]
+    page = time_datasette(db_path, queries, reps)
     return {
         "queries": {
             q: {
@@ -116,16 +169,17 @@ def time_search(db_path: Path, queries: list[str], reps: int) -> dict[str, Any]:
                 "first_ms": round(first[q], 2),
                 "search_p50_ms": round(percentile(api[q], 50), 2),
                 "search_p95_ms": round(percentile(api[q], 95), 2),
-                "datasette_p50_ms": round(percentile(page[q], 50), 2),
-                "datasette_p95_ms": round(percentile(page[q], 95), 2),
+                "datasette_first_ms": page["first_ms"][q],
+                "datasette_p95_ms": page["per_query_p95_ms"][q],
                 "runs": len(api[q]),
             }
             for q in queries
         },
         "search_p50_ms": percentile(every_api, 50),
         "search_p95_ms": percentile(every_api, 95),
-        "datasette_p50_ms": percentile(every_page, 50),
-        "datasette_p95_ms": percentile(every_page, 95),
+        "datasette_p50_ms": page["datasette_p50_ms"],
+        "datasette_p95_ms": page["datasette_p95_ms"],
+        "datasette_first_p95_ms": page["first_p95_ms"],
     }
 
 
@@ -296,7 +350,7 @@ def _rows(curve: list[dict], startup: float) -> list[Row]:
             Row(
                 f"scale.datasette_{n}",
                 "scale",
-                f"Datasette ?_search= page SQL p95, {n}-char, at {last['articles']:,}",
+                f"datasette articles?_search= page p95 (HTTP), {n}-char, at {last['articles']:,}",
                 s["datasette_p95_ms"],
                 "ms",
                 first["datasette_p95_ms"],
@@ -304,7 +358,10 @@ def _rows(curve: list[dict], startup: float) -> list[Row]:
                 s["datasette_p95_ms"] / first["datasette_p95_ms"]
                 if first["datasette_p95_ms"]
                 else None,
-                note=f"p50 {s['datasette_p50_ms']:.1f} ms (rows + count + 4 facets + best 10)",
+                f"< {SEARCH_TARGET_MS:.0f} ms at {SEARCH_TARGET_AT:,}",
+                s["datasette_p95_ms"] < SEARCH_TARGET_MS if judged else None,
+                f"p50 {s['datasette_p50_ms']:.1f} ms; a query's first request p95 "
+                f"{s['datasette_first_p95_ms']:.0f} ms (rows, count, 4 facets, best 10, snippets)",
             )
         )
     rows.append(

@@ -27,6 +27,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -34,6 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -343,6 +345,27 @@ def _save_all(db, built: BuiltArchive) -> None:
     )
 
 
+NEW_KEY = f"{BIZ1}:2247483670:1"  # add_article's
+
+
+def add_article(
+    built: BuiltArchive, body: str, fetched: datetime | None = None, version: str = "v1"
+) -> str:
+    """Archive one more Neuronlink article (NEW_KEY) into a built archive, as a fetch
+    would while it is being served (again with another `version`: a changed one); its key."""
+    fetched = fetched or datetime(2026, 2, 5, 3, 0, tzinfo=UTC)
+    page = _page(
+        NEW_KEY, "Neuronlink", datetime(2026, 2, 4, 8, 0, tzinfo=CHINA), fetched, title="新文章"
+    )
+    md_path, body = _write(built, page, NEW_KEY, lambda rel: body)
+    db = open_index(built.root / "archive.db")
+    try:
+        _save(db, page, NEW_KEY, md_path, body, version)
+    finally:
+        db.close()
+    return NEW_KEY
+
+
 # --- a real `harvester serve` process ---------------------------------------
 
 HARVESTER = [sys.executable, "-c", "from harvester.cli import main; main()"]
@@ -380,10 +403,14 @@ def http_get(url: str, timeout: float = 10.0) -> Fetched:
 
 @dataclass
 class Server:
+    """A server process; what it prints goes to files (a pipe nobody reads while it runs
+    would fill up with a busy server's log and stop it)."""
+
     process: subprocess.Popen
     port: int
     stdout: str = ""
     stderr: str = ""
+    output: tuple[Any, Any] | None = None  # the (stdout, stderr) files, read when stopped
 
     @property
     def base_url(self) -> str:
@@ -399,12 +426,14 @@ class Server:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
         try:
-            out, err = self.process.communicate(timeout=20)
+            self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            out, err = self.process.communicate()
-        self.stdout += out or ""
-        self.stderr += err or ""
+            self.process.wait()
+        if self.output is not None:
+            for stream in self.output:
+                stream.seek(0)
+            self.stdout, self.stderr = (stream.read() for stream in self.output)
         return self.process.returncode
 
 
@@ -428,31 +457,53 @@ def cli(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
     return done.returncode, done.stdout, done.stderr
 
 
+DATASETTE = str(Path(sys.executable).with_name("datasette"))  # the venv's, as users run it
+
+
+def datasette_argv(*databases: Path, port: int) -> list[str]:
+    """Plain `datasette DB... --port PORT` on loopback: the plugin only from the entry point."""
+    return [DATASETTE, *map(str, databases), "--host", "127.0.0.1", "--port", str(port)]
+
+
 @contextlib.contextmanager
-def running_server(archive_dir: Path, startup_timeout: float = 30.0) -> Iterator[Server]:
-    """`harvester serve --archive DIR --port <free port>` as a real process, until stopped."""
+def running_server(
+    archive_dir: Path, startup_timeout: float = 30.0, *, plain: bool = False
+) -> Iterator[Server]:
+    """`harvester serve --archive DIR --port <free port>` as a real process, until stopped;
+    with `plain`, `datasette DIR/archive.db` instead."""
     port = free_port()
-    process = subprocess.Popen(
-        [*HARVESTER, "serve", "--archive", str(archive_dir), "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    server = Server(process, port)
-    try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            if process.poll() is not None:
-                server.stop()
-                raise RuntimeError(f"harvester serve exited early: {server.stderr.strip()}")
-            try:
-                if server.get("/-/versions.json").status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("harvester serve did not answer in time")
-            time.sleep(0.1)
+    if plain:
+        argv = datasette_argv(archive_dir / "archive.db", port=port)
+    else:
+        argv = [*HARVESTER, "serve", "--archive", str(archive_dir), "--port", str(port)]
+    with serving(argv, port, startup_timeout) as server:
         yield server
-    finally:
-        server.stop()
+
+
+@contextlib.contextmanager
+def serving(argv: list[str], port: int, startup_timeout: float = 30.0) -> Iterator[Server]:
+    """The server `argv` starts, once it answers on `port`, until stopped."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(argv, stdout=out, stderr=err, text=True)
+        server = Server(process, port, output=(out, err))
+        try:
+            _wait_until_answering(server, argv[0], startup_timeout)
+            yield server
+        finally:
+            server.stop()
+
+
+def _wait_until_answering(server: Server, name: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.process.poll() is not None:
+            server.stop()
+            raise RuntimeError(f"{name} exited early: {server.stderr.strip()}")
+        try:
+            if server.get("/-/versions.json").status == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not answer in time")
+        time.sleep(0.1)

@@ -621,6 +621,31 @@ def test_search_finds_exactly_the_articles_containing_the_query(corpus, query, e
     assert keys(search(corpus, query)) == expected
 
 
+# A word typed without spaces is a phrase: its tokens only where they stand together.
+PHRASES = {
+    "r:1:1": ("R语言入门", "用R语言画图。"),
+    "r:2:1": ("统计", "R 和 Python 都是常用的语言。"),  # R, and 语言 elsewhere
+    "r:3:1": ("语言学", "语言R：写反了。"),  # 语言 before R
+    "r:4:1": ("入门", "先学 R 语言。"),  # R then 语言: a space is no token, they stand together
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("R语言", ["r:1:1", "r:4:1"]),
+        ("R 语言", ["r:1:1", "r:2:1", "r:3:1", "r:4:1"]),
+        ("语言R", ["r:3:1"]),
+        ("R语言 画图", ["r:1:1"]),
+    ],
+)
+def test_a_word_without_spaces_is_a_phrase_and_spaces_mean_and(db, query, expected):
+    for key, (title, body) in PHRASES.items():
+        save(db, body, key=key, biz=None, title=title)
+    assert keys(search(db, query)) == expected
+    assert count_matches(db, query) == len(expected)
+
+
 HOSTILE = ['"', "OR", "AND", "NOT", "*", "(", ")", "NEAR(", "神经 OR", "a:神经", "^", "-", "'", ""]
 
 

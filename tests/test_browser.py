@@ -1,9 +1,10 @@
 """The archive in a real browser: Debian's headless Chromium driven by Playwright.
 
-Types a Chinese query into the articles table's search box, follows a result to the
-reading page, and checks that its images load from the local server, that nothing is
-requested from any other host, and that the hostile text archived in the article
-(a <script>, an <img onerror>, a javascript: link) never runs.
+Against `harvester serve` and plain `datasette archive.db` alike: types a Chinese query
+into the articles table's search box, follows a result to the reading page, and checks
+that its images load from the local server, that nothing is requested from any other
+host, and that the hostile text archived in the article (a <script>, an <img onerror>, a
+javascript: link) never runs.
 
 The README's screenshot is the demo's first article (scripts/demo.py, as a new user sees
 it), read the same way: UPDATE_SCREENSHOT=1 writes docs/screenshot-article.png (install
@@ -42,9 +43,14 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    built = build_archive(tmp_path_factory.mktemp("browser") / "wechat-archive")
-    with running_server(built.root) as running:
+def built(tmp_path_factory: pytest.TempPathFactory):
+    return build_archive(tmp_path_factory.mktemp("browser") / "wechat-archive")
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["harvester-serve", "plain-datasette"])
+def server(built, request: pytest.FixtureRequest):
+    """`harvester serve`, then plain `datasette archive.db` (the plugin from its entry point)."""
+    with running_server(built.root, plain=request.param) as running:
         yield running
 
 

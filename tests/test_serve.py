@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
@@ -34,6 +37,7 @@ from archive_builder import (
 )
 
 from archive.datasette_plugin import render_cell
+from archive.datasette_plugin.archives import archive_names
 from archive.fulltext import CJK_SEP
 from archive.render import render_markdown, safe_href, stored_image_path
 
@@ -45,9 +49,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltArchive:
     return build_archive(tmp_path_factory.mktemp("serve") / "wechat-archive")
 
 
-@pytest.fixture(scope="module")
-def server(built: BuiltArchive):
-    with running_server(built.root) as running:
+# Every page is checked as `harvester serve` shows it and as plain `datasette archive.db`
+# does (the plugin loaded from the package's entry point only).
+HOW = {"params": [False, True], "ids": ["harvester-serve", "plain-datasette"]}
+
+
+@pytest.fixture(scope="module", **HOW)
+def server(built: BuiltArchive, request: pytest.FixtureRequest):
+    with running_server(built.root, plain=request.param) as running:
         yield running
 
 
@@ -56,9 +65,9 @@ def ranked(tmp_path_factory: pytest.TempPathFactory) -> BuiltArchive:
     return build_ranked_archive(tmp_path_factory.mktemp("ranked") / "wechat-archive")
 
 
-@pytest.fixture(scope="module")
-def ranked_server(ranked: BuiltArchive):
-    with running_server(ranked.root) as running:
+@pytest.fixture(scope="module", **HOW)
+def ranked_server(ranked: BuiltArchive, request: pytest.FixtureRequest):
+    with running_server(ranked.root, plain=request.param) as running:
         yield running
 
 
@@ -424,6 +433,15 @@ def test_metadata_facets_and_hidden_tables(server: Server) -> None:
     assert {"articles_search", "articles_fts"} <= hidden
 
 
+@pytest.mark.parametrize("path", ["/-/feed.atom", "/-/feed/gone.atom"])
+def test_feeds_are_served(server: Server, path: str) -> None:
+    """test_feeds.py reads them; here: both ways of serving give them."""
+    response = server.get(path)
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/atom+xml; charset=utf-8"
+    assert response.text.startswith('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns=')
+
+
 def test_canned_queries(server: Server) -> None:
     def keys(name: str) -> list[str]:
         return [row["key"] for row in json_get(server, f"/archive/{name}.json?_shape=array")]
@@ -445,18 +463,14 @@ def test_account_page_lists_its_articles(server: Server) -> None:
     assert TITLES[A2] not in response.text
 
 
-class FakeUrls:
-    """The two Datasette URL builders render_cell uses (a unit test: no server)."""
+@pytest.fixture(scope="module")
+def datasette(built: BuiltArchive):
+    """A Datasette (not serving) over the archive, its archives found as at startup."""
+    from datasette.app import Datasette
 
-    def path(self, path: str) -> str:
-        return path
-
-    def table(self, database: str, table: str) -> str:
-        return f"/{database}/{table}"
-
-
-class FakeDatasette:
-    urls = FakeUrls()
+    instance = Datasette([str(built.root / "archive.db")])
+    assert asyncio.run(archive_names(instance)) == ["archive"]
+    return instance
 
 
 @pytest.mark.parametrize(
@@ -467,9 +481,9 @@ class FakeDatasette:
     ],
     ids=["by biz", "by name only"],
 )
-def test_an_account_name_links_to_its_articles(biz: str | None, href: str) -> None:
+def test_an_account_name_links_to_its_articles(datasette, biz: str | None, href: str) -> None:
     row = {"biz": biz, "nickname": "脑科学"}
-    cell = render_cell(row, "脑科学", "nickname", "accounts", "archive", FakeDatasette())
+    cell = render_cell(row, "脑科学", "nickname", "accounts", "archive", datasette)
     assert str(cell) == f'<a href="{href}">脑科学</a>'
 
 
@@ -561,6 +575,21 @@ def test_cli_search_takes_every_word_as_the_query(built: BuiltArchive) -> None:
     unquoted = harvester("search", "PTEN", "神经", "--archive", str(built.root))
     assert unquoted.returncode == 0, unquoted.stderr
     assert unquoted.stdout == quoted.stdout
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"), [('"神 经"', SEARCHES["神经"]), ("神经", set()), ("PTEN", {A2})]
+)
+def test_sqlite_utils_search_works_as_the_readme_says(
+    built: BuiltArchive, query: str, expected: set[str]
+) -> None:
+    """Chinese only as a phrase of single characters; Latin words as typed."""
+    sqlite_utils = Path(sys.executable).with_name("sqlite-utils")
+    argv = [str(sqlite_utils), "search", str(built.root / "archive.db"), "articles_search"]
+    done = subprocess.run(
+        [*argv, query, "-c", "key"], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert {row["key"] for row in json.loads(done.stdout)} == expected
 
 
 # --- the process -------------------------------------------------------------------------

@@ -292,6 +292,21 @@ def schema_version(db: sqlite_utils.Database) -> int:
     return db.execute("SELECT coalesce(max(version), 0) FROM migrations").fetchone()[0]
 
 
+# The tables that make a database an archive index, as readers that are shown other
+# databases too (the Datasette plugin) tell it from them.
+ARCHIVE_TABLES = frozenset({"migrations", "articles", "articles_search", "articles_fts"})
+
+
+def is_archive_index(conn: sqlite3.Connection) -> bool:
+    """Whether the database `conn` is open on is an archive index (by its tables)."""
+    marks = ", ".join("?" * len(ARCHIVE_TABLES))
+    rows = conn.execute(
+        f"SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ({marks})",
+        sorted(ARCHIVE_TABLES),
+    )
+    return {row[0] for row in rows} == ARCHIVE_TABLES
+
+
 def _check_not_newer(db: sqlite_utils.Database) -> int:
     version = schema_version(db)
     if version > SCHEMA_VERSION:

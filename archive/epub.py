@@ -27,7 +27,7 @@ from archive.errors import InputError
 from archive.files import atomic_output, resolve_inside
 from archive.fulltext import fts_query
 from archive.render import render_markdown
-from archive.search import MATCHING_ARTICLES_WHERE
+from archive.search import MATCHING_KEYS_WHERE
 from archive.times import parse_time
 
 BOOK_CSS = """body { font-family: serif; line-height: 1.6; }
@@ -63,7 +63,7 @@ class BookSelection:
         match = fts_query(self.query or "")
         if not match:
             raise InputError(f"--query {self.query!r}: no words to search for")
-        return MATCHING_ARTICLES_WHERE, {"archive_match": match}
+        return MATCHING_KEYS_WHERE, {"archive_match": match}
 
     def order(self) -> str:
         return (ALBUM_ORDER if self.album is not None else "") + PUBLISH_ORDER

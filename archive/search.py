@@ -73,6 +73,12 @@ _MATCHING_ROWIDS_SQL = """
 SELECT a.rowid FROM articles_search s JOIN articles a ON a.key = s.key
 WHERE +s.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match)
 """  # no ORDER BY: SQLite would read the articles table in rowid order to give it
+# The same test in plain SQL, for a connection without that function (the exports): each
+# matching key looked up once, as a statement run once needs.
+MATCHING_KEYS_WHERE = (
+    "key in (select s.key from articles_fts join articles_search s "
+    "on s.id = articles_fts.rowid where articles_fts match :archive_match)"
+)
 MATCHES_FUNCTION = "archive_matches"  # SQL: archive_matches(match) -> JSON list of rowids
 MATCHING_ARTICLES_WHERE = (
     f"+rowid IN (SELECT value FROM json_each({MATCHES_FUNCTION}(:archive_match)))"

@@ -169,7 +169,11 @@ def accounts(archive_dir: Path, as_json: bool) -> None:
 
     db = open_readonly(existing_archive(archive_dir) / "archive.db")
     try:
-        click.echo(format_accounts(account_coverage(db), as_json=as_json))
+        shown = format_accounts(account_coverage(db), as_json=as_json)
+        if as_json:
+            click.echo(shown)
+        else:
+            say(shown)
     finally:
         db.close()
 
@@ -246,7 +250,7 @@ def export_finish(failures: list[str], line: str) -> None:
     """An export's failures (one line each), its summary line, its exit code."""
     for failure in failures:
         fail(failure)
-    click.echo(line)
+    say(line)
     sys.exit(EXIT_SOME_FAILED if failures else EXIT_OK)
 
 

@@ -9,7 +9,7 @@ import pytest
 from fakeaccount import SimAccount
 from fakewechat import FakeWeChat
 from test_account import account_source, seed_of
-from test_harvest import harvest, query, write_config
+from test_harvest import execute, harvest, query, write_config
 
 from harvester.cli import main
 
@@ -126,3 +126,13 @@ def test_no_archive_is_a_usage_error(tmp_path, capsys):
     code, out, err = accounts(capsys, tmp_path / "none")
     assert (code, out) == (2, "")
     assert "no archive here" in err
+
+
+def test_an_account_name_cannot_act_on_the_terminal(served, account, archive, capsys):
+    with pytest.raises(SystemExit):
+        main(["fetch", account.link(account.articles[0]), "--archive", str(archive)])
+    capsys.readouterr()
+    execute(archive, "UPDATE accounts SET nickname = 'evil\x1b]0;pwned\x07\x1b[31m'")
+    _, out, _ = accounts(capsys, archive)
+    assert "\x1b" not in out and "\x07" not in out
+    assert "evil\\x1b]0;pwned\\x07\\x1b[31m" in out

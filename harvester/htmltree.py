@@ -132,11 +132,7 @@ def from_lexbor(
             for child in children:
                 tag = child.tag
                 if tag == "-text":
-                    text = (child.text_content or "").replace("\xa0", " ")
-                    if text:
-                        if contents and isinstance(contents[-1], Text):
-                            fragmented[id(element)] = element
-                        contents.append(Text(text))
+                    _add_text(child, element, fragmented)
                     continue
                 if tag == "-comment":
                     continue
@@ -146,11 +142,7 @@ def from_lexbor(
                     if first is None:
                         continue
                     if first.next is None and first.tag == "-text":  # `<span leaf>text</span>`
-                        text = (first.text_content or "").replace("\xa0", " ")
-                        if text:
-                            if contents and isinstance(contents[-1], Text):
-                                fragmented[id(element)] = element
-                            contents.append(Text(text))
+                        _add_text(first, element, fragmented)
                         continue
                     pending.append((child.iter(include_text=True), False))
                     break
@@ -173,6 +165,16 @@ def from_lexbor(
     for element in fragmented.values():
         element.contents = _joined(element.contents)
     return document
+
+
+def _add_text(node: Any, element: Element, fragmented: dict[int, Element]) -> None:
+    """A text node's text at the end of `element` (noting when it comes in pieces)."""
+    text = (node.text_content or "").replace("\xa0", " ")
+    if text:
+        contents = element.contents
+        if contents and isinstance(contents[-1], Text):
+            fragmented[id(element)] = element
+        contents.append(Text(text))
 
 
 def _joined(contents: list[Text | Element]) -> list[Text | Element]:

@@ -14,9 +14,13 @@ missing until its fetch names its key.
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
+
+from archive.times import local_when
 
 VIEW = "account_coverage"
 COLUMNS = (
@@ -109,6 +113,16 @@ def format_accounts(rows: list[dict[str, Any]], *, as_json: bool) -> str:
             f"  found by: {row['channels'] or '—'}; albums: {row['albums']}",
         ]
         if row["channels_last_worked"]:
-            lines.append(f"  last worked: {row['channels_last_worked']}")
+            lines.append(f"  last worked: {_local_times(row['channels_last_worked'])}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+_STORED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
+
+
+def _local_times(text: str) -> str:
+    """Stored times (UTC) as people read every time the program shows: local, with offset."""
+    return _STORED_TIME.sub(
+        lambda m: local_when(datetime.fromisoformat(m[0].replace("Z", "+00:00"))), text
+    )

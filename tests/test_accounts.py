@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from fakeaccount import SimAccount
@@ -12,6 +13,7 @@ from test_account import account_source, seed_of
 from test_harvest import execute, harvest, query, write_config
 
 from harvester.cli import main
+from harvester.coverage import format_accounts
 
 BIZ = "MzkxMTAwMDAwMQ=="
 
@@ -136,3 +138,21 @@ def test_an_account_name_cannot_act_on_the_terminal(served, account, archive, ca
     _, out, _ = accounts(capsys, archive)
     assert "\x1b" not in out and "\x07" not in out
     assert "evil\\x1b]0;pwned\\x07\\x1b[31m" in out
+
+
+def test_the_text_report_shows_when_each_channel_worked_in_local_time(monkeypatch):
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        row = {
+            "account": "号", "biz": BIZ, "known": 1, "archived": 1, "missing": 0,
+            "oldest": None, "newest": None, "coverage": "what was linked or fetched",
+            "channels": "album", "albums": 1,
+            "channels_last_worked": "album 2026-12-03T12:31:02Z; seed 2026-12-03T12:30:40+00:00",
+        }  # fmt: skip
+        assert format_accounts([row], as_json=False).splitlines()[-1] == (
+            "  last worked: album 2026-12-03 20:31 +08:00; seed 2026-12-03 20:30 +08:00"
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()

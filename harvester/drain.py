@@ -11,6 +11,7 @@ in the calling thread.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -18,11 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from archive.errors import IndexBusy
 from archive.files import ImageData
 from archive.index import record_fetch
 from archive.times import now_utc
 from harvester import pipeline
-from harvester.errors import InputError, TryLater, is_disk_full
+from harvester.errors import InputError, TryLater, is_disk_full, unexpected
 from harvester.fetching import fetch_capture, fetch_images
 from harvester.http import ARTICLE_HOST, FetchError, HttpClient, RateLimited
 from harvester.links import ArticleLink, LinkError, parse_link
@@ -207,6 +209,21 @@ class Drain:
             message = str(error)
             self._fail(item, message if item.url in message else f"{item.url}: {message}")
             return
+        except Exception as error:  # an error no check foresaw costs this item only
+            self._fail(item, unexpected(item.url, error))
+            return
+        try:
+            self._take_page(item, capture)
+        except (TryLater, sqlite3.Error, IndexBusy):  # the run's to handle, not the item's
+            raise
+        except Exception as error:
+            if is_disk_full(error):
+                raise
+            self._fail(item, unexpected(item.url, error))
+
+    def _take_page(self, item: QueueItem, capture: Capture) -> None:
+        """A page obtained: its fetch logged, then refused, a status saved, or queued for
+        its images."""
         page = capture.page
         if not item.seed_path:
             record_fetch(
@@ -263,6 +280,13 @@ class Drain:
             if is_disk_full(error):  # nothing else can be saved either: the run stops
                 raise
             self._fail(item, f"{item.url}: not archived: {error}")
+            return
+        except (TryLater, sqlite3.Error, IndexBusy):
+            raise
+        except Exception as error:  # an error no check foresaw costs this item only
+            if is_disk_full(error):
+                raise
+            self._fail(item, unexpected(item.url, error))
             return
         self.summary.add(outcome)
         self.summary.count_images(images)

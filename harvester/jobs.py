@@ -92,7 +92,14 @@ def fetch_links(
             run.summary.fail(problem)
         for link in links:
             progress(link.url)
-            archive_link(archive, client, link, run.summary, run.id)
+            try:
+                archive_link(archive, client, link, run.summary, run.id)
+            except (TryLater, sqlite3.Error, IndexBusy):  # the run's to handle, not the link's
+                raise
+            except Exception as error:  # an error no check foresaw costs this link only
+                if is_disk_full(error):
+                    raise
+                run.summary.fail(unexpected(link.url, error))
     return run.summary
 
 

@@ -18,7 +18,8 @@ import pytest
 import yaml
 from archive_builder import harvester
 from fakewechat import make_article_html
-from test_archiving import BIZ, CT, SN, image_url, query, seed_file
+from test_archiving import BIZ, CT, SN, add_article, image_url, query, seed_file
+from test_harvest import urls_source, write_config
 from test_hugo_export import needs_hugo, parse_page, run_hugo
 
 from harvester import pipeline
@@ -125,6 +126,29 @@ def test_an_error_no_check_foresaw_costs_only_its_file_in_import(archive, tmp_pa
         "1 new, 0 updated, 0 unchanged, 0 deleted, 1 failed",
     )
     assert query(archive, "SELECT key FROM articles") == [("s:GOOD01",)]
+
+
+def test_an_error_no_check_foresaw_costs_only_its_link_in_fetch(served, archive):
+    bad = add_article(served, 301, title="坏", images=())
+    good = add_article(served, 302, title="好", images=())
+    code, out, err = with_fault("fetch", bad, good, "--archive", str(archive))
+    assert (code, err, summary(out)) == (
+        1,
+        f"harvester: {bad}: failed: RuntimeError: converter bug second line\n",
+        "1 new, 0 updated, 0 unchanged, 0 deleted, 1 failed",
+    )
+    assert query(archive, "SELECT mid FROM articles") == [("302",)]
+
+
+def test_an_error_no_check_foresaw_costs_only_its_item_in_a_harvest(served, archive, tmp_path):
+    bad = add_article(served, 303, title="坏", images=())
+    good = add_article(served, 304, title="好", images=())
+    config = write_config(tmp_path, urls_source(tmp_path, [bad, good]))
+    code, out, err = with_fault("harvest", "--config", str(config), "--archive", str(archive))
+    assert (code, out) == (1, "")
+    failure = f"harvester: {bad}: failed: RuntimeError: converter bug second line"
+    assert err.splitlines()[0] == failure
+    assert query(archive, "SELECT mid FROM articles") == [("304",)]
 
 
 def test_an_error_no_check_foresaw_in_a_worker_process_costs_only_its_file(archive, tmp_path):

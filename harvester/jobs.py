@@ -255,7 +255,8 @@ class Batch:
     articles or COMMIT_AFTER seconds (`done`), before anything waits on the network
     (`commit`: no write lock is held while images download, so a harvest or fetch started
     meanwhile writes in between), and however the block ends: each article saves in its own
-    savepoint, so an error or Ctrl-C keeps every article saved before it. A commit the disk
+    savepoint, so an error keeps every article saved before it (Ctrl-C: every article of
+    the batches committed before, see `abandon`). A commit the disk
     has no room for is rolled back, as is a batch SQLite rolled back itself when a save
     found the disk full, and `summary` counts again only what was committed.
     """
@@ -272,8 +273,22 @@ class Batch:
     def __enter__(self) -> Batch:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.commit()
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            self.abandon()
+        else:
+            self.commit()
+
+    def abandon(self) -> None:
+        """Ctrl-C or SIGTERM can come between an article's save and its count, so the batch
+        it interrupts is rolled back and counted as it was before: the run then says
+        exactly what was committed (its files stay, unreferenced, as after a crash)."""
+        if self.db.conn.in_transaction:
+            self.db.conn.execute("ROLLBACK")
+        if self.open:
+            self.open = False
+            self.files.close()
+            self.summary.restore(self.before)
 
     def write(self) -> None:
         """An article is about to be saved: in the open transaction, or a new one."""

@@ -15,14 +15,31 @@ from harvester.jobs import Batch
 from harvester.runs import Summary
 
 
-def test_an_interrupted_batch_keeps_the_work_done_before_the_interruption(tmp_path: Path):
+def test_an_interrupted_batch_is_rolled_back_and_counted_as_before_it(tmp_path: Path):
+    """Ctrl-C may come between a save and its count: the run says what was committed."""
     db = sqlite_utils.Database(tmp_path / "index.db")
     db.execute("CREATE TABLE saved (n INTEGER)")
-    with pytest.raises(KeyboardInterrupt), Batch(db, Summary()) as batch:
+    summary = Summary()
+    summary.add("new")
+    with pytest.raises(KeyboardInterrupt), Batch(db, summary) as batch:
         batch.write()
         db.execute("INSERT INTO saved VALUES (1)")
-        raise KeyboardInterrupt
+        summary.add("new")
+        db.execute("INSERT INTO saved VALUES (2)")
+        raise KeyboardInterrupt  # before the second save is counted
     assert not db.conn.in_transaction
+    reopened = sqlite_utils.Database(tmp_path / "index.db")
+    assert reopened.execute("SELECT n FROM saved").fetchall() == []
+    assert summary.archived == 1
+
+
+def test_a_batch_ended_by_an_error_keeps_the_work_saved_before_it(tmp_path: Path):
+    db = sqlite_utils.Database(tmp_path / "index.db")
+    db.execute("CREATE TABLE saved (n INTEGER)")
+    with pytest.raises(RuntimeError), Batch(db, Summary()) as batch:
+        batch.write()
+        db.execute("INSERT INTO saved VALUES (1)")
+        raise RuntimeError("an article's bug")
     reopened = sqlite_utils.Database(tmp_path / "index.db")
     assert reopened.execute("SELECT n FROM saved").fetchall() == [(1,)]
 

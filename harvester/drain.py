@@ -11,7 +11,6 @@ in the calling thread.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -19,12 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from archive.errors import IndexBusy
 from archive.files import ImageData
 from archive.index import record_fetch
 from archive.times import now_utc
 from harvester import pipeline
-from harvester.errors import InputError, TryLater, is_disk_full, unexpected
+from harvester.errors import InputError, TryLater, is_disk_full, stops_the_run, unexpected
 from harvester.fetching import fetch_capture, fetch_images
 from harvester.http import ARTICLE_HOST, FetchError, HttpClient, RateLimited
 from harvester.links import ArticleLink, LinkError, parse_link
@@ -214,10 +212,10 @@ class Drain:
             return
         try:
             self._take_page(item, capture)
-        except (TryLater, sqlite3.Error, IndexBusy):  # the run's to handle, not the item's
+        except TryLater:  # the run's to handle, not the item's
             raise
         except Exception as error:
-            if is_disk_full(error):
+            if stops_the_run(error):
                 raise
             self._fail(item, unexpected(item.url, error))
 
@@ -281,10 +279,10 @@ class Drain:
                 raise
             self._fail(item, f"{item.url}: not archived: {error}")
             return
-        except (TryLater, sqlite3.Error, IndexBusy):
+        except TryLater:
             raise
         except Exception as error:  # an error no check foresaw costs this item only
-            if is_disk_full(error):
+            if stops_the_run(error):
                 raise
             self._fail(item, unexpected(item.url, error))
             return

@@ -7,7 +7,7 @@ InputError is the archive's (archive/errors.py), so both packages raise the same
 import errno
 import sqlite3
 
-from archive.errors import InputError, unexpected
+from archive.errors import IndexBusy, InputError, unexpected
 
 __all__ = [
     "EXIT_OK",
@@ -19,6 +19,7 @@ __all__ = [
     "SourceTryLater",
     "TryLater",
     "is_disk_full",
+    "stops_the_run",
     "unexpected",
 ]
 
@@ -47,6 +48,12 @@ def is_disk_full(error: BaseException) -> bool:
         return error.errno in (errno.ENOSPC, errno.EDQUOT)
     code = getattr(error, "sqlite_errorcode", None)
     return code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR_SHMSIZE)
+
+
+def stops_the_run(error: BaseException) -> bool:
+    """The archive's failure, not one input's: the index's own error (busy too) or a full
+    disk. Every per-input catch-all lets it through, so the run stops and says so."""
+    return isinstance(error, (sqlite3.Error, IndexBusy)) or is_disk_full(error)
 
 
 class DiskFull(Exception):

@@ -22,13 +22,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 import sqlite_utils
 
-from archive.errors import IndexBusy
 from archive.files import ImageData, fsync_at_end, read_raw, sweep_temp_files
 from archive.index import begin_write, keys_with_raw_capture, record_fetch
 from archive.times import local_when
 from harvester import pipeline
 from harvester.archiver import Archive
-from harvester.errors import InputError, TryLater, is_disk_full, unexpected
+from harvester.errors import InputError, TryLater, is_disk_full, stops_the_run, unexpected
 from harvester.links import ArticleLink
 from harvester.model import Capture
 from harvester.pipeline import Rendering
@@ -94,10 +93,10 @@ def fetch_links(
             progress(link.url)
             try:
                 archive_link(archive, client, link, run.summary, run.id)
-            except (TryLater, sqlite3.Error, IndexBusy):  # the run's to handle, not the link's
+            except TryLater:  # the run's to handle, not the link's
                 raise
             except Exception as error:  # an error no check foresaw costs this link only
-                if is_disk_full(error):
+                if stops_the_run(error):
                     raise
                 run.summary.fail(unexpected(link.url, error))
     return run.summary
@@ -235,10 +234,8 @@ def import_paths(
             progress(str(item.path))
             try:
                 import_one(archive, client, item, run.summary, batch)
-            except (sqlite3.Error, IndexBusy):  # the archive's failure, not this file's
-                raise
             except Exception as error:  # its rows were rolled back with its savepoint
-                if is_disk_full(error):  # nor can the rest be written: the run stops
+                if stops_the_run(error):  # nor can the rest be written
                     raise
                 run.summary.fail(unexpected(str(item.path), error))
 
@@ -390,9 +387,9 @@ def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summar
                 if is_disk_full(error):
                     raise
                 run.summary.fail(f"{key}: {error}")
-            except (sqlite3.Error, IndexBusy):  # the archive's failure, not this article's
-                raise
             except Exception as error:
+                if stops_the_run(error):
+                    raise
                 run.summary.fail(unexpected(key, error))
 
         in_batches(archive.db, keys_with_raw_capture(archive.db), handle, run.summary)

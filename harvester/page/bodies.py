@@ -16,9 +16,8 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from harvester.model import Page
-from harvester.page.jsliteral import unescape_js_light
 from harvester.page.scriptdata import ScriptData, script_string
-from harvester.page.text import clean, node_text, text_of
+from harvester.page.text import clean, meta_tags, node_text, text_of
 from harvester.page.urls import link_parts, link_url, url_value
 
 VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{4,40}")
@@ -156,12 +155,11 @@ def _post_text(tree: LexborHTMLParser, data: ScriptData, show_type: int | None) 
                 text = clean(info.get(key))
                 if text:
                     return text
-        return (
-            clean(text_of(tree.css_first("#js_text_desc")))
-            or data.first("msg_title")
-            or _meta(tree, "og:description")  # 2026: some keep the text only in og: tags
-            or _meta(tree, "og:title")
-        )
+        text = clean(text_of(tree.css_first("#js_text_desc"))) or data.first("msg_title")
+        if text:
+            return text
+        metas = meta_tags(tree)  # 2026: some keep the text only in their og: tags
+        return metas.get("og:description") or metas.get("og:title")
     if show_type == 8:
         text = data.obj_text("content_noencode")
         if text:
@@ -174,12 +172,6 @@ def _post_text(tree: LexborHTMLParser, data: ScriptData, show_type: int | None) 
             return clean(text_of(notice))
         return data.obj_text("desc") or data.first("msg_desc")
     return None
-
-
-def _meta(tree: LexborHTMLParser, name: str) -> str | None:
-    node = tree.css_first(f'meta[property="{name}"]')
-    content = node.attributes.get("content") if node is not None else None
-    return clean(unescape_js_light(content)) if content else None
 
 
 def _share_source(tree: LexborHTMLParser) -> str | None:

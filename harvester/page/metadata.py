@@ -24,9 +24,8 @@ from selectolax.lexbor import LexborHTMLParser
 from archive.times import CHINA, from_unix
 from harvester.links import canonical_url, short_url
 from harvester.model import Page
-from harvester.page.jsliteral import unescape_js_light
 from harvester.page.scriptdata import ScriptData
-from harvester.page.text import clean, node_text
+from harvester.page.text import clean, meta_tags, node_text
 from harvester.page.urls import link_parts, link_url, url_value
 
 UNIX_MIN, UNIX_MAX = 946684800, 4102444800  # 2000-01-01 .. 2100-01-01
@@ -227,7 +226,7 @@ def read_metadata(
     post_text: str | None,
 ) -> None:
     """Fill page's metadata fields from the page; link is the `url` argument's parts."""
-    places = Places(tree, data, _meta_tags(tree))
+    places = Places(tree, data, meta_tags(tree))
     page.title = first_value(TITLE, places)
     page.account = first_value(ACCOUNT, places)
     page.author = first_value(AUTHOR, places)
@@ -327,16 +326,3 @@ def _text_title(text: str | None) -> str | None:
     if len(line) > TEXT_TITLE_LENGTH:
         line = line[: TEXT_TITLE_LENGTH - 1].rstrip() + "…"
     return line or None
-
-
-def _meta_tags(tree: LexborHTMLParser) -> dict[str, str]:
-    """Each <meta>'s content by its property or name, the first of each name kept."""
-    found: dict[str, str] = {}
-    for node in tree.css("meta[content]"):
-        name = node.attributes.get("property") or node.attributes.get("name")
-        if not name or name in found:
-            continue
-        value = clean(unescape_js_light(node.attributes.get("content") or ""))
-        if value:
-            found[name] = value
-    return found

@@ -8,7 +8,7 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from harvester.page.jsliteral import plain
+from harvester.page.jsliteral import plain, unescape_js_light
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
@@ -46,3 +46,16 @@ def node_text(tree: LexborHTMLParser, selector: str) -> str | None:
     """The clean text of the first node the selector finds."""
     node = tree.css_first(selector)
     return clean(node.text(deep=True)) if node is not None else None
+
+
+def meta_tags(tree: LexborHTMLParser) -> dict[str, str]:
+    """Each <meta>'s content by its property or name, the first of each name kept."""
+    found: dict[str, str] = {}
+    for node in tree.css("meta[content]"):
+        name = node.attributes.get("property") or node.attributes.get("name")
+        if not name or name in found:
+            continue
+        value = clean(unescape_js_light(node.attributes.get("content") or ""))
+        if value:
+            found[name] = value
+    return found

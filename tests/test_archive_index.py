@@ -29,6 +29,7 @@ from archive.index import (
     start_run,
 )
 from archive.index import schema as index_module
+from archive.metadata import ARTICLE_FACETS
 from archive.search import SearchHit, count_matches, search
 from harvester.model import Page
 
@@ -756,3 +757,8 @@ def test_search_still_finds_deleted_articles(corpus):
     mark_status(corpus, "c:1:1", "deleted", T1)
     [hit] = search(corpus, "collagen")
     assert hit.status == "deleted"
+
+
+def test_the_articles_facets_are_covered_by_one_index_in_their_order(db):
+    indexes = {index.name: tuple(index.columns) for index in db["articles"].indexes}
+    assert indexes["idx_articles_facets"] == ARTICLE_FACETS

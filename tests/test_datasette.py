@@ -148,3 +148,63 @@ def test_an_article_archived_while_served_is_found_at_once(tmp_path: Path) -> No
         assert json_get(running, path) == []
         add_article(built, "独一无二的新文章")
         assert [row["key"] for row in json_get(running, path)] == [NEW_KEY]
+
+
+def _counted(db_path: Path, keys: set[str], column: str) -> list[tuple]:
+    """`column`'s values among the articles `keys`, most first: what a facet must show."""
+    marks = ", ".join("?" * len(keys))
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute(
+            f"select {column}, count(*) from articles where key in ({marks}) "
+            f"and {column} is not null group by {column} order by count(*) desc, {column}",
+            sorted(keys),
+        ).fetchall()
+
+
+@pytest.mark.parametrize("query", ["神经", "PTEN 神经"])
+def test_the_facets_of_a_search_count_its_matching_articles(
+    beside: Server, built: BuiltArchive, query: str
+) -> None:
+    facets = json_get(beside, f"/wechat/articles.json?_search={quote(query)}")["facet_results"]
+    for column in ("account", "year", "kind", "status"):
+        shown = [(item["value"], item["count"]) for item in facets[column]["results"]]
+        assert shown == _counted(built.root / "archive.db", SEARCHES[query], column), column
+
+
+def test_a_facet_value_filters_the_search_by_it_and_shows_selected(beside: Server) -> None:
+    facets = json_get(beside, f"/wechat/articles.json?_search={quote('神经')}")["facet_results"]
+    first = facets["account"]["results"][0]
+    assert first["selected"] is False
+    path = (
+        first["toggle_url"]
+        .removeprefix(beside.base_url)
+        .replace("/wechat/articles?", "/wechat/articles.json?")
+    )
+    filtered = json_get(beside, path)
+    account = filtered["columns"].index("account")
+    assert {row[account] for row in filtered["rows"]} == {first["value"]}
+    selected = [
+        item for item in filtered["facet_results"]["account"]["results"] if item["selected"]
+    ]
+    assert [(item["value"], item["count"]) for item in selected] == [
+        (first["value"], first["count"])
+    ]
+
+
+def test_the_facets_count_an_article_archived_while_served(tmp_path: Path) -> None:
+    built = build_archive(tmp_path / "wechat-archive")
+    port = free_port()
+    path = f"/archive/articles.json?_search={quote('神经')}"
+    with serving(datasette_argv(built.root / "archive.db", port=port), port) as running:
+        before = json_get(running, path)["facet_results"]["account"]["results"]
+        add_article(built, "神经的新文章")
+        after = json_get(running, path)["facet_results"]["account"]["results"]
+    counts = {item["value"]: item["count"] for item in before}
+    counts["Neuronlink"] = counts.get("Neuronlink", 0) + 1
+    assert {item["value"]: item["count"] for item in after} == counts
+
+
+def test_faceting_articles_by_a_column_they_lack_is_a_clear_error(beside: Server) -> None:
+    response = beside.get("/wechat/articles.json?_facet_archive=nope")
+    assert response.status == 400
+    assert json.loads(response.body)["error"] == "cannot facet articles by 'nope': no such column"

@@ -28,6 +28,8 @@ Hooks:
   headers with archived images (an SVG opened directly cannot run script); asks the
   archive's table pages for no suggested facets (`_nosuggest=1`: their facets are
   configured, and suggesting runs three queries a column, seconds at 100k articles).
+- register_facet_classes: the articles table's facets, counted together and kept
+  (facets.py).
 - menu_links, extra_css_urls.
 """
 
@@ -51,6 +53,8 @@ from archive.datasette_plugin.archives import (
     is_known_archive,
     known_archives,
 )
+from archive.datasette_plugin.facets import ArchiveFacet
+from archive.datasette_plugin.kept import Kept
 from archive.datasette_plugin.pages import account_path, article_path, feed_links
 from archive.datasette_plugin.table_search import find_matches, register_matches
 from archive.fulltext import (
@@ -71,6 +75,11 @@ from archive.search import ARTICLE_SNIPPET_SQL, MATCHING_ARTICLES_WHERE, snippet
 IMAGE_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
 PREVIEW_CHARS = 120
 BEST_MATCHES = 10
+
+# Kept while the database is unchanged (kept.py): a searched page's best matches, and
+# its rows' snippets (each a statement), asked again by the next view of the same search.
+_best_kept = Kept(16)
+_snippets_kept = Kept(2000)
 
 _current_search: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "wechat_archive_search", default=None
@@ -172,14 +181,18 @@ def _body_cell(datasette: Any, database: str, key: str, body: str) -> Markup | A
 
     async def snippet() -> Markup:
         db = datasette.get_database(database)
-        try:
-            params = snippet_params(match, OPEN_MARK, CLOSE_MARK, ELLIPSIS)
-            result = await db.execute(ARTICLE_SNIPPET_SQL, {**params, "key": key})
-        except Exception:  # a snippet is a nicety: never break the table over it
-            return preview
-        rows = list(result.rows)
-        raw = (rows[0]["snippet"] or "") if rows else ""
-        text = tidy_snippet(natural_snippet(raw, OPEN_MARK, CLOSE_MARK))
+        cell = _snippets_kept.version_key(db.path, (match, key))
+        found, text = _snippets_kept.lookup(cell)
+        if not found:
+            try:
+                params = snippet_params(match, OPEN_MARK, CLOSE_MARK, ELLIPSIS)
+                result = await db.execute(ARTICLE_SNIPPET_SQL, {**params, "key": key})
+            except Exception:  # a snippet is a nicety: never break the table over it
+                return preview
+            rows = list(result.rows)
+            raw = (rows[0]["snippet"] or "") if rows else ""
+            text = tidy_snippet(natural_snippet(raw, OPEN_MARK, CLOSE_MARK))
+            _snippets_kept.store(cell, text)
         if OPEN_MARK not in text:
             return preview
         return Markup(f'<span class="snippet">{marked_html(text)}</span>{read}')
@@ -213,11 +226,20 @@ def extra_template_vars(
 
 async def _best_matches(datasette: Any, database: str, query: str) -> dict[str, Any]:
     db = datasette.get_database(database)
-    hits = await db.execute_fn(lambda conn: pages.search_hits(conn, query, BEST_MATCHES))
+
+    def best(conn: Any) -> list[Any]:
+        return pages.search_hits(conn, query, BEST_MATCHES)
+
+    hits = await db.execute_fn(lambda conn: _best_kept.get(db.path, query, lambda: best(conn)))
     return {
         "archive_best_matches": [pages.hit_dict(datasette, hit) for hit in hits],
         "archive_search_url": datasette.urls.path("/-/search?q=" + quote(query)),
     }
+
+
+@hookimpl
+def register_facet_classes() -> list[type]:
+    return [ArchiveFacet]
 
 
 @hookimpl

@@ -5,55 +5,26 @@ statement of a table page: the rows, the count and every facet, each on any of i
 connections. The WHERE calls the SQL function `archive_matches(match)`, registered here
 on every connection of an archive: it gives the matching rowids as JSON, found before
 the page's first statement (find_matches) and kept for the next ones (and for the next
-pages, the JSON and the facet links) while the database is unchanged: the key holds the size and
-modification time of the database file and of its write-ahead log, which every commit
-changes.
+pages, the JSON and the facet links) while the database is unchanged (kept.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import threading
-from collections import OrderedDict
 from functools import partial
 from typing import Any
 
+from archive.datasette_plugin.kept import Kept
 from archive.search import MATCHES_FUNCTION, matching_rowids
 
-KEPT = 16  # searches kept; one is a list of up to 100,000 numbers
-_kept: OrderedDict[tuple, str] = OrderedDict()
-_lock = threading.Lock()
-
-
-def _version(path: str | None) -> tuple:
-    """What changes whenever the database at `path` does (nothing for one in memory)."""
-    if not path:
-        return ()
-    stats = []
-    for name in (path, path + "-wal"):
-        try:
-            stat = os.stat(name)
-        except OSError:
-            stats.append(None)
-        else:
-            stats.append((stat.st_size, stat.st_mtime_ns))
-    return tuple(stats)
+_matches_kept = Kept(16)  # searches; one is a list of up to 100,000 numbers
 
 
 def _matches(conn: sqlite3.Connection, path: str | None, match: str | None) -> str:
-    key = (path, match, _version(path))
-    with _lock:
-        if key in _kept:
-            _kept.move_to_end(key)
-            return _kept[key]
-    found = json.dumps(matching_rowids(conn, match)) if match else "[]"
-    with _lock:
-        _kept[key] = found
-        while len(_kept) > KEPT:
-            _kept.popitem(last=False)
-    return found
+    if not match:
+        return "[]"
+    return _matches_kept.get(path, match, lambda: json.dumps(matching_rowids(conn, match)))
 
 
 async def find_matches(datasette: Any, database: str, match: str) -> None:

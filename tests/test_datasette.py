@@ -208,3 +208,14 @@ def test_faceting_articles_by_a_column_they_lack_is_a_clear_error(beside: Server
     response = beside.get("/wechat/articles.json?_facet_archive=nope")
     assert response.status == 400
     assert json.loads(response.body)["error"] == "cannot facet articles by 'nope': no such column"
+
+
+def test_a_facet_a_link_asks_for_is_counted_and_can_be_hidden(
+    beside: Server, built: BuiltArchive
+) -> None:
+    path = f"/wechat/articles.json?_search={quote('神经')}&_facet_archive=author"
+    facets = json_get(beside, path)["facet_results"]
+    assert set(facets) == {"account", "year", "kind", "status", "author"}
+    shown = [(item["value"], item["count"]) for item in facets["author"]["results"]]
+    assert shown == [("档案测试", len(SEARCHES["神经"]))]
+    assert (facets["author"]["hideable"], facets["account"]["hideable"]) == (True, False)

@@ -35,6 +35,7 @@ Hooks:
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import html
 from collections.abc import Awaitable, Callable
@@ -76,8 +77,9 @@ IMAGE_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'
 PREVIEW_CHARS = 120
 BEST_MATCHES = 10
 
-# Kept while the database is unchanged (kept.py): a searched page's best matches, and
-# its rows' snippets (each a statement), asked again by the next view of the same search.
+# Kept while the database is unchanged (kept.py): a searched page's best matches (their
+# ranking, started early), and its rows' snippets (each a statement), asked again by the
+# next view of the same search.
 _best_kept = Kept(16)
 _snippets_kept = Kept(2000)
 
@@ -129,6 +131,8 @@ def filters_from_request(
             return FilterArguments([], extra_context=extra)
         match = fts_query(query)
         if match:
+            if not (request.url_vars.get("format") or request.args.get("_format")):
+                _best_hits(datasette, database, query)  # the HTML page shows them
             await find_matches(datasette, database, match)
         where = MATCHING_ARTICLES_WHERE if match else "0"
         return FilterArguments(
@@ -224,13 +228,23 @@ def extra_template_vars(
     return variables
 
 
-async def _best_matches(datasette: Any, database: str, query: str) -> dict[str, Any]:
+def _best_hits(datasette: Any, database: str, query: str) -> asyncio.Future:
+    """The best matches of `query`, started once while the archive is unchanged: by the
+    search filter, so they are ranked while Datasette counts and facets the page, and
+    awaited by the box above the table."""
     db = datasette.get_database(database)
+    key = _best_kept.version_key(db.path, query)
+    found, hits = _best_kept.lookup(key)
+    if not found:
+        hits = asyncio.ensure_future(
+            db.execute_fn(lambda conn: pages.search_hits(conn, query, BEST_MATCHES))
+        )
+        _best_kept.store(key, hits)
+    return hits
 
-    def best(conn: Any) -> list[Any]:
-        return pages.search_hits(conn, query, BEST_MATCHES)
 
-    hits = await db.execute_fn(lambda conn: _best_kept.get(db.path, query, lambda: best(conn)))
+async def _best_matches(datasette: Any, database: str, query: str) -> dict[str, Any]:
+    hits = await _best_hits(datasette, database, query)
     return {
         "archive_best_matches": [pages.hit_dict(datasette, hit) for hit in hits],
         "archive_search_url": datasette.urls.path("/-/search?q=" + quote(query)),

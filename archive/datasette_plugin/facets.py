@@ -60,33 +60,34 @@ class ArchiveFacet(Facet):
 
     async def facet_results(self) -> tuple[list[dict[str, Any]], list[str]]:
         configs = self.get_configs()
-        if not configs:
-            return [], []
-        columns = [
-            config["config"].get("column") or config["config"]["simple"] for config in configs
-        ]
+        configured = [_column(config) for config in configs if config["source"] == "metadata"]
+        asked = [_column(config) for config in configs if config["source"] != "metadata"]
         db = self.ds.get_database(self.database)
-        asked = [
-            c["config"].get("column") or c["config"]["simple"]
-            for c in configs
-            if c["source"] != "metadata"
-        ]
         if asked:  # by a stranger's link (`_facet_archive=`): only the table's own columns
             known = set(await db.table_columns(self.table)) if self.table else set()
             unknown = [column for column in asked if column not in known]
             if unknown:
                 raise BadRequest(f"cannot facet {self.table} by {unknown[0]!r}: no such column")
-        try:
-            counts = await self._counts(db, columns)
-        except QueryInterrupted:
-            return [], columns
+        # The configured facets together (their index covers them); each one a link asks
+        # for alone, so one that takes too long costs only itself.
+        groups = ([configured] if configured else []) + [[column] for column in asked]
+        counted: dict[str, list[tuple[Any, int]]] = {}
+        timed_out: list[str] = []
+        for columns in groups:
+            try:
+                counts = await self._counts(db, columns)
+            except QueryInterrupted:
+                timed_out += columns
+                continue
+            counted.update(zip(columns, counts, strict=True))
         size = self.get_facet_size()
         pairs = self.get_querystring_pairs()
         results = [
-            self._facet(column, config["source"], values, size, pairs)
-            for column, config, values in zip(columns, configs, counts, strict=True)
+            self._facet(_column(config), config["source"], counted[_column(config)], size, pairs)
+            for config in configs
+            if _column(config) in counted
         ]
-        return results, []
+        return results, timed_out
 
     async def _counts(self, db: Any, columns: list[str]) -> list[list[tuple[Any, int]]]:
         params = self.params if isinstance(self.params, dict) else dict(enumerate(self.params))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from archive.errors import IndexBusy
-from archive.terminal import terminal_safe
+from archive.terminal import one_line, terminal_safe
 from harvester.archiver import Archive
 from harvester.convert import ConvertResult, convert_source
 from harvester.errors import (
@@ -44,7 +44,8 @@ def say(text: str, *, err: bool = False) -> None:
 
 
 def fail(message: str) -> None:
-    say(f"harvester: {message}", err=True)
+    """A failure line: one line, whatever a title or file name in it holds."""
+    click.echo(one_line(f"harvester: {message}"), err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

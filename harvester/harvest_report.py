@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from archive.terminal import terminal_safe
+from archive.terminal import one_line, terminal_safe
 from archive.times import iso_utc, now_utc
 from harvester.errors import EXIT_OK
 
@@ -99,9 +99,9 @@ class Report:
 
 
 def _say(line: str) -> None:
-    """One line on stderr for people; what a page or file brought in it cannot act on a
-    terminal."""
-    print(terminal_safe(line), file=sys.stderr)
+    """One line on stderr for people: what a page or file brought in it cannot act on a
+    terminal, nor break the line."""
+    print(one_line(line), file=sys.stderr)
 
 
 def json_summary(harvest: Harvest, code: int) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pytest
 from archive_builder import HARVESTER, harvester
 from test_archiving import seed_file
 
-from archive.terminal import terminal_safe
+from archive.terminal import one_line, terminal_safe
 
 OSC_TITLE = "\x1b]0;pwned\x07"  # sets the terminal window's title
 SHOWN_OSC_TITLE = "\\x1b]0;pwned\\x07"
@@ -35,6 +35,12 @@ def test_terminal_safe_writes_what_a_terminal_acts_on_as_escapes(text: str, show
     assert terminal_safe(text) == shown
 
 
+def test_one_line_writes_line_breaks_as_escapes_too() -> None:
+    assert one_line("标题\n第二行\u2028第三\u2029段\t表\x1b") == (
+        "标题\\x0a第二行\\u2028第三\\u2029段\t表\\x1b"
+    )
+
+
 def cut_seed(folder: Path, name: str) -> Path:
     """A seed file cut short (no footer): a failure that names the file."""
     path = folder / name
@@ -52,6 +58,24 @@ def test_a_failure_naming_a_hostile_file_shows_its_escapes(tmp_path: Path) -> No
     result = harvester("import", str(seeds), "--archive", str(tmp_path / "archive"))
     assert result.returncode == 1
     assert result.stderr == f"harvester: {seeds}/e{SHOWN_OSC_TITLE}.md: {FAILURE}\n"
+
+
+def test_a_failure_naming_a_file_with_a_line_break_is_one_line(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    cut_seed(seeds, "第一行\n第二行.md")
+    result = harvester("import", str(seeds), "--archive", str(tmp_path / "archive"))
+    assert result.returncode == 1
+    assert result.stderr == f"harvester: {seeds}/第一行\\x0a第二行.md: {FAILURE}\n"
+
+
+def test_a_harvest_warning_naming_a_file_with_a_line_break_is_one_line(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    cut_seed(seeds, "第一行\n第二行.md")
+    config = tmp_path / "harvester.toml"
+    config.write_text('archive = "archive"\n[[sources]]\nkind = "seed"\npath = "seeds"\n')
+    result = harvester("harvest", "--config", str(config))
+    assert (result.returncode, result.stdout) == (0, "")
+    assert result.stderr == f"harvester: warning: 第一行\\x0a第二行.md: {FAILURE}; skipped\n"
 
 
 def test_a_harvest_warning_naming_a_hostile_file_shows_its_escapes(tmp_path: Path) -> None:

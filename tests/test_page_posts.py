@@ -4,6 +4,7 @@ samples/图片分享) and the pages of the fixtures in ../shared/fixtures/wechat
 
 from __future__ import annotations
 
+from harvester.markdown import html_to_markdown
 from harvester.page import parse_page
 
 # Modeled on samples/文本分享/01.html (a text post its author titled, 2025) and 02.html
@@ -81,3 +82,66 @@ def test_a_titled_text_post_with_its_title_only_in_og_title_takes_it():
     head = '<meta property="og:title" content="只在标签">'
     html = text_post(title="", flag="is_user_title: '1' * 1,", head=head)
     assert parse_page(html).title == "只在标签"
+
+
+# Modeled on how public tools read 2024–2026 video posts (item_show_type 5): the title in
+# `<h1 id="js_video_page_title">` (the `__setTitle` of WeChat's own page script, as quoted
+# in public repositories), the description in `<meta name="description">` with `\x0a`
+# escapes (read so by parseWeChatArticleHtml-style parsers that test for that <h1>). The
+# description block with its expand button inside #js_content is written here: no served
+# page with one was found, so its markup is an assumption.
+VIDEO_POST = """<!DOCTYPE html><html><head><title></title>
+<meta name="description" content="DESCRIPTION">
+</head><body>
+<h1 id="js_video_page_title" class="rich_media_title">城市的清晨</h1>
+<div id="js_content">BODY</div>
+<script type="text/javascript" nonce="1">
+    window.biz = '' || 'MzU2NTQzMjQ2NA==';
+    window.item_show_type = '5' || '';
+    window.mid = '' || '' || '2247500001';
+    window.idx = '' || '' || '1';
+    window.ct = '1764000000' || '';
+    window.msg_title = window.title = '城市的清晨' || '';
+    window.cgiData = { vid: "c1338f604ll" };
+</script></body></html>"""
+
+DESCRIPTION = "早上六点的街道。\\x0a拍摄：小王"
+DESCRIPTION_BLOCK = (
+    '<div class="video_desc_wrp"><div class="video_desc js_video_desc">早上六点的街道。<br>'
+    '拍摄：小王</div><button class="video_desc_more" type="button">展开</button></div>'
+)
+
+
+def video_post(body: str = "", description: str = DESCRIPTION) -> str:
+    return VIDEO_POST.replace("DESCRIPTION", description).replace("BODY", body)
+
+
+def test_a_video_post_keeps_its_description_from_its_meta_tag_before_the_video_line():
+    page = parse_page(video_post())
+    assert (page.kind, page.body_html) == (
+        "video",
+        "<p>早上六点的街道。<br>拍摄：小王</p>"
+        '<p><a href="https://v.qq.com/x/page/c1338f604ll.html">视频：城市的清晨</a></p>',
+    )
+
+
+def test_a_video_post_drops_its_description_expand_button_and_does_not_repeat_it():
+    page = parse_page(video_post(body=DESCRIPTION_BLOCK))
+    assert page.body_html == (
+        '<div class="video_desc_wrp"><div class="video_desc js_video_desc">早上六点的街道。<br>'
+        "拍摄：小王</div></div>"
+        '<p><a href="https://v.qq.com/x/page/c1338f604ll.html">视频：城市的清晨</a></p>'
+    )
+
+
+def test_a_video_posts_expand_label_in_any_element_never_reaches_the_markdown():
+    body = '<p><a href="javascript:;"><span>展开</span></a></p><span>收起</span>'
+    markdown = html_to_markdown(parse_page(video_post(body=body)).body_html)
+    assert markdown == (
+        "早上六点的街道。\\\n拍摄：小王\n\n[视频：城市的清晨](https://v.qq.com/x/page/c1338f604ll.html)\n"
+    )
+
+
+def test_a_video_posts_description_and_not_its_expand_label_reach_the_markdown():
+    markdown = html_to_markdown(parse_page(video_post(body=DESCRIPTION_BLOCK)).body_html)
+    assert "早上六点的街道。" in markdown and "拍摄：小王" in markdown and "展开" not in markdown

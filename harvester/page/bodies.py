@@ -3,7 +3,11 @@
 An article's body is #js_content as served (scripts and styles dropped). Picture (8) and
 text (10) posts keep their text and images in script data, so their body is built from it:
 the text as paragraphs, then one paragraph per picture. A share (a repost) gets its
-notice and a link to the shared article; a video post gets a linked line naming its video.
+notice and a link to the shared article. A video post keeps what #js_content shows, its
+description (the page's digest: `msg_desc`, else `og:description`/`description`, where
+2024–2026 video pages keep it) when the body does not already show it, and a linked line
+naming its video; the description's expand and collapse buttons (展开, 收起) are page
+controls, never text.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ _POST_LINK = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*(["'])(.*?)\1[^>]*>(.*?)</a\s
 _INNER_TAG = re.compile(r"</?[A-Za-z][^>]*>")  # inside a link's text: a <span> around it
 _BR = re.compile(r"<br\s*/?>", re.I)
 _BLANK_LINE = re.compile(r"\n[ \t\u3000]*\n")
+# A video description's expand/collapse control: a <button>, or an element saying only this.
+TOGGLE_LABELS = frozenset({"展开", "收起", "展开全文", "收起全文", "全文"})
+_SPACE = re.compile(r"\s+")
 
 
 @dataclass
@@ -69,10 +76,44 @@ def add_body(page: Page, tree: LexborHTMLParser, data: ScriptData, content: Cont
     elif kind == "share" and content.share_source is not None:
         page.shared_url = _share_url(content.share_source)
         page.body_html = _share_body(tree, page.shared_url)
+    elif kind == "video":
+        page.body_html = _video_body(page, data, content.js_content)
     elif content.js_content is not None:
         page.body_html = _inner_html(content.js_content)
-    if kind == "video":
-        page.body_html += _video_line(page, data)
+
+
+def _video_body(page: Page, data: ScriptData, js_content: LexborNode | None) -> str:
+    """What #js_content shows, less its expand/collapse buttons; the description unless
+    that already shows it; then the video as a linked line."""
+    body, shown = "", ""
+    if js_content is not None:
+        _drop_toggles(js_content)
+        body, shown = _inner_html(js_content), text_of(js_content)
+    if page.digest and _SPACE.sub("", page.digest) not in _SPACE.sub("", shown):
+        body += _paragraphs(page.digest)
+    return body + _video_line(page, data)
+
+
+def _drop_toggles(node: LexborNode) -> None:
+    toggles = [child for child in node.css("*") if _is_toggle(child)]
+    ids = {toggle.mem_id for toggle in toggles}
+    for toggle in toggles:  # the outermost only: a removed node's children are gone with it
+        if not any(parent.mem_id in ids for parent in _ancestors(toggle)):
+            toggle.decompose()
+
+
+def _is_toggle(node: LexborNode) -> bool:
+    if node.tag == "button":
+        return True
+    return clean(text_of(node)) in TOGGLE_LABELS and node.css_first(EMBEDS) is None
+
+
+def _ancestors(node: LexborNode) -> list[LexborNode]:
+    found, parent = [], node.parent
+    while parent is not None:
+        found.append(parent)
+        parent = parent.parent
+    return found
 
 
 def _video_line(page: Page, data: ScriptData) -> str:

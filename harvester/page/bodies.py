@@ -1,6 +1,10 @@
 """What a page carries as its post, and the body HTML made of it for each kind.
 
-An article's body is #js_content as served (scripts and styles dropped). Picture (8) and
+An article's body is #js_content as served (scripts and styles dropped); where it is absent
+or empty, the content part of 2026's body containers (BODY_CONTAINERS): the container less
+what is not body (NOT_BODY: the title, the meta line, the empty #js_content, the reprint's
+source card, the reward, album and tool bars, which the classic template's
+`.rich_media_area_primary` also wraps, and the hidden Sogou block). Picture (8) and
 text (10) posts keep their text and images in script data, so their body is built from it:
 the text as paragraphs, then one paragraph per picture. A share (a repost) gets its
 notice and a link to the shared article. A video post keeps what #js_content shows, its
@@ -31,6 +35,37 @@ _POST_LINK = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*(["'])(.*?)\1[^>]*>(.*?)</a\s
 _INNER_TAG = re.compile(r"</?[A-Za-z][^>]*>")  # inside a link's text: a <span> around it
 _BR = re.compile(r"<br\s*/?>", re.I)
 _BLANK_LINE = re.compile(r"\n[ \t\u3000]*\n")
+BODY_CONTAINERS = ("#page_content", ".rich_media_area_primary")
+# Inside a container, the article's own block where it has one (the comment, like and
+# dialog chrome sit beside it).
+CONTENT_PART = "#img-content, .rich_media_wrp"
+NOT_BODY = ", ".join(
+    [
+        "#activity-name",
+        ".rich_media_title",
+        "#meta_content",
+        ".rich_media_meta_list",
+        "#js_content",
+        "#js_tags_preview_toast",
+        "#content_bottom_area",
+        ".rich_media_tool_area",
+        ".rich_media_tool",
+        ".rich_media_area_extra",
+        ".reward_area",
+        ".reward_qrcode_area",
+        "#js_tags",
+        ".article-tag__list",
+        ".album_read_card",
+        ".original_area_primary",
+        ".like_comment_wrp",
+        ".weui-dialog",
+        ".weui-toast",
+        ".sougou",
+        "#sg_tj",
+        "script",
+        "style",
+    ]
+)
 # A video description's expand/collapse control: a <button>, or an element saying only this.
 TOGGLE_LABELS = frozenset({"展开", "收起", "展开全文", "收起全文", "全文"})
 _SPACE = re.compile(r"\s+")
@@ -41,6 +76,7 @@ class Content:
     """The parts of a page a post can be made of, read once for classifying and the body."""
 
     js_content: LexborNode | None
+    container: LexborNode | None
     show_type: int | None
     share_source: str | None
     has_body: bool
@@ -54,11 +90,17 @@ class Content:
         show_type = _int(data.first("item_show_type", "real_item_show_type"))
         if show_type is None:
             show_type = _int(data.obj("item_show_type"))
+        share_source = _share_source(tree)
+        has_body = js_content is not None and _has_content(js_content)
+        container = None
+        if not has_body and share_source is None and show_type in (0, None):
+            container = _container_part(tree)
         return cls(
             js_content=js_content,
+            container=container,
             show_type=show_type,
-            share_source=_share_source(tree),
-            has_body=js_content is not None and _has_content(js_content),
+            share_source=share_source,
+            has_body=has_body or container is not None,
             picture_urls=_picture_urls(tree, data) if show_type == 8 else [],
             post_text=_post_text(tree, data, show_type),
         )
@@ -78,6 +120,8 @@ def add_body(page: Page, tree: LexborHTMLParser, data: ScriptData, content: Cont
         page.body_html = _share_body(tree, page.shared_url)
     elif kind == "video":
         page.body_html = _video_body(page, data, content.js_content)
+    elif content.container is not None:
+        page.body_html = _inner_html(content.container)
     elif content.js_content is not None:
         page.body_html = _inner_html(content.js_content)
 
@@ -124,6 +168,25 @@ def _video_line(page: Page, data: ScriptData) -> str:
         return ""
     label = htmllib.escape(f"视频：{page.title}" if page.title else "视频", quote=False)
     return f'<p><a href="{htmllib.escape(target)}">{label}</a></p>'
+
+
+def _container_part(tree: LexborHTMLParser) -> LexborNode | None:
+    """The content part of the first body container that has one (its CONTENT_PART, else
+    itself, less NOT_BODY), in a tree of its own (the page's tree stays whole for the
+    metadata)."""
+    for selector in BODY_CONTAINERS:
+        for node in tree.css(selector):
+            if node.css_matches(".sougou"):
+                continue
+            part = LexborHTMLParser(node.html or "").body
+            if part is None:
+                continue
+            part = part.css_first(CONTENT_PART) or part
+            while (unwanted := part.css_first(NOT_BODY)) is not None:
+                unwanted.decompose()  # one at a time: a removed node's children go with it
+            if _has_content(part):
+                return part
+    return None
 
 
 def _has_content(node: LexborNode) -> bool:

@@ -145,3 +145,79 @@ def test_a_video_posts_expand_label_in_any_element_never_reaches_the_markdown():
 def test_a_video_posts_description_and_not_its_expand_label_reach_the_markdown():
     markdown = html_to_markdown(parse_page(video_post(body=DESCRIPTION_BLOCK)).body_html)
     assert "早上六点的街道。" in markdown and "拍摄：小王" in markdown and "展开" not in markdown
+
+
+# Modeled on samples/图片分享/01.html (window.picture_page_info_list, 2025) and 02.html
+# (cgiDataNew.picture_page_info_list with `is_qr_code: '0' * 1`) of
+# wechat-article/wechat-article-exporter; a filled `live_photo.format_info` (entries with
+# `url` and `file_size`) is shaped as public picture-post parsers read it (the largest
+# `file_size` is the original).
+PICTURE_POST = """<!DOCTYPE html><html><head><title></title></head><body>
+<div id="js_image_content" class="share_content_page"></div>
+<script type="text/javascript" nonce="1">
+    window.biz = '' || 'MzI2NDk5NzA0Mw==';
+    window.item_show_type = '8' || '';
+    window.mid = '' || '' || '2248800002';
+    window.idx = '' || '' || '1';
+    window.ct = '1780000000' || '';
+    window.msg_title = '三张图' || '';
+    window.picture_page_info_list = [
+        {
+            width: '1201' * 1,
+            cdn_url: 'https://mmbiz.qpic.cn/mmbiz_jpg/still/0?wx_fmt=jpeg\\x26amp;from=appmsg',
+            live_photo: {
+                vid: 'wxv_400000000000000001',
+                type: '1' * 1,
+                format_info: [
+                    { url: 'https://mpvideo.qpic.cn/small.mp4', file_size: '90000' },
+                    {
+                        url: 'https://mpvideo.qpic.cn/big.mp4?a=1\\x26amp;b=2',
+                        file_size: '1200000',
+                    },
+                ],
+            },
+            is_qr_code: '0' * 1,
+        },
+        {
+            cdn_url: 'https://mmbiz.qpic.cn/mmbiz_png/qrcode/0?wx_fmt=png',
+            live_photo: { vid: '', type: '' * 1, format_info: [] },
+            is_qr_code: '1' * 1,
+        },
+        {
+            cdn_url: 'https://mmbiz.qpic.cn/mmbiz_png/plain/0?wx_fmt=png',
+            live_photo: { vid: '', type: '' * 1, format_info: [] },
+            is_qr_code: '0' * 1,
+        },
+    ];
+</script></body></html>"""
+
+
+def test_a_picture_post_keeps_every_picture_its_qr_code_marked_its_live_photo_linked():
+    page = parse_page(PICTURE_POST)
+    assert (page.kind, page.body_html) == (
+        "picture",
+        '<p><a href="https://mpvideo.qpic.cn/big.mp4?a=1&amp;b=2">'
+        '<img src="https://mmbiz.qpic.cn/mmbiz_jpg/still/0?wx_fmt=jpeg&amp;from=appmsg"'
+        ' alt="实况"></a></p>'
+        '<p><img src="https://mmbiz.qpic.cn/mmbiz_png/qrcode/0?wx_fmt=png" alt="二维码"></p>'
+        '<p><img src="https://mmbiz.qpic.cn/mmbiz_png/plain/0?wx_fmt=png"></p>',
+    )
+
+
+def test_a_picture_posts_live_photo_and_qr_code_in_markdown():
+    assert html_to_markdown(parse_page(PICTURE_POST).body_html) == (
+        "[![实况](https://mmbiz.qpic.cn/mmbiz_jpg/still/0?wx_fmt=jpeg&from=appmsg)]"
+        "(https://mpvideo.qpic.cn/big.mp4?a=1&b=2)\n\n"
+        "![二维码](https://mmbiz.qpic.cn/mmbiz_png/qrcode/0?wx_fmt=png)\n\n"
+        "![](https://mmbiz.qpic.cn/mmbiz_png/plain/0?wx_fmt=png)\n"
+    )
+
+
+def test_a_live_photo_without_a_usable_format_is_its_still_alone():
+    html = PICTURE_POST.replace("https://mpvideo.qpic.cn/small.mp4", "").replace(
+        "https://mpvideo.qpic.cn/big.mp4?a=1\\x26amp;b=2", "javascript:alert(1)"
+    )
+    assert "mpvideo" not in html
+    assert parse_page(html).body_html.startswith(
+        '<p><img src="https://mmbiz.qpic.cn/mmbiz_jpg/still/0?wx_fmt=jpeg&amp;from=appmsg"></p>'
+    )

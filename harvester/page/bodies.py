@@ -4,14 +4,17 @@ An article's body is #js_content as served (scripts and styles dropped); where i
 or empty, the content part of 2026's body containers (BODY_CONTAINERS): the container less
 what is not body (NOT_BODY: the title, the meta line, the empty #js_content, the reprint's
 source card, the reward, album and tool bars, which the classic template's
-`.rich_media_area_primary` also wraps, and the hidden Sogou block). Picture (8) and
-text (10) posts keep their text and images in script data, so their body is built from it:
-the text as paragraphs, then one paragraph per picture. A share (a repost) gets its
-notice and a link to the shared article. A video post keeps what #js_content shows, its
-description (the page's digest: `msg_desc`, else `og:description`/`description`, where
-2024–2026 video pages keep it) when the body does not already show it, and a linked line
-naming its video; the description's expand and collapse buttons (展开, 收起) are page
-controls, never text.
+`.rich_media_area_primary` also wraps, and the hidden Sogou block).
+
+Picture (8) and text (10) posts keep their text and images in script data, so their body is
+built from it: the text as paragraphs, then one paragraph per picture (`Picture`: every
+picture is kept; a QR code is marked by its alt text, a live photo is its still image
+linked to its motion). A share (a repost) gets its notice and a link to the shared article.
+
+A video post keeps what #js_content shows, its description (the page's digest: `msg_desc`,
+else `og:description`/`description`, where 2024–2026 video pages keep it) when the body
+does not already show it, and a linked line naming its video; the description's expand and
+collapse buttons (展开, 收起) are page controls, never text.
 """
 
 from __future__ import annotations
@@ -71,6 +74,29 @@ TOGGLE_LABELS = frozenset({"展开", "收起", "展开全文", "收起全文", "
 _SPACE = re.compile(r"\s+")
 
 
+QR_CODE_ALT = "二维码"
+LIVE_PHOTO_ALT = "实况"  # the badge WeChat shows on a live photo
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One picture of a picture post: its image; whether it is a QR code (2026's
+    `is_qr_code`); a live photo's motion, the largest of its `live_photo.format_info`."""
+
+    src: str
+    qr_code: bool = False
+    motion: str | None = None
+
+    def html(self) -> str:
+        """The picture as a paragraph: a QR code's image says so in its alt text, a live
+        photo's still links to its motion."""
+        alt = QR_CODE_ALT if self.qr_code else LIVE_PHOTO_ALT if self.motion else ""
+        image = f'<img src="{htmllib.escape(self.src)}"' + (f' alt="{alt}"' if alt else "") + ">"
+        if self.motion:
+            image = f'<a href="{htmllib.escape(self.motion)}">{image}</a>'
+        return f"<p>{image}</p>"
+
+
 @dataclass
 class Content:
     """The parts of a page a post can be made of, read once for classifying and the body."""
@@ -80,7 +106,7 @@ class Content:
     show_type: int | None
     share_source: str | None
     has_body: bool
-    picture_urls: list[str]
+    pictures: list[Picture]
     post_text: str | None
 
     @classmethod
@@ -101,7 +127,7 @@ class Content:
             show_type=show_type,
             share_source=share_source,
             has_body=has_body or container is not None,
-            picture_urls=_picture_urls(tree, data) if show_type == 8 else [],
+            pictures=_pictures(tree, data) if show_type == 8 else [],
             post_text=_post_text(tree, data, show_type),
         )
 
@@ -109,9 +135,9 @@ class Content:
 def add_body(page: Page, tree: LexborHTMLParser, data: ScriptData, content: Content) -> None:
     """Give page (its kind and metadata already read) the body its kind has."""
     kind = page.kind
-    if kind == "picture" and (content.picture_urls or content.post_text):
+    if kind == "picture" and (content.pictures or content.post_text):
         page.body_html = _paragraphs(content.post_text) + "".join(
-            f'<p><img src="{htmllib.escape(src)}"></p>' for src in content.picture_urls
+            picture.html() for picture in content.pictures
         )
     elif kind == "text" and content.post_text:
         page.body_html = _paragraphs(content.post_text)
@@ -231,23 +257,42 @@ def _escaped(text: str) -> str:
     return htmllib.escape(text, quote=False)
 
 
-def _picture_urls(tree: LexborHTMLParser, data: ScriptData) -> list[str]:
+def _pictures(tree: LexborHTMLParser, data: ScriptData) -> list[Picture]:
     entries = data.first_raw("picture_page_info_list")
     if not isinstance(entries, list) or not entries:
         entries = data.obj("picture_page_info_list")
-    urls: list[str] = []
+    pictures: list[Picture] = []
     if isinstance(entries, list):
         for entry in entries:
             if isinstance(entry, dict):
                 src = url_value(clean(entry.get("cdn_url")))
                 if src:
-                    urls.append(src)
-    if not urls:  # 2018 picture posts: plain <img> tags in #img_list
+                    qr_code = clean(entry.get("is_qr_code")) == "1"
+                    pictures.append(Picture(src, qr_code, _motion(entry.get("live_photo"))))
+    if not pictures:  # 2018 picture posts: plain <img> tags in #img_list
         for img in tree.css("#img_list img"):
             src = url_value(clean(img.attributes.get("data-src") or img.attributes.get("src")))
             if src:
-                urls.append(src)
-    return urls
+                pictures.append(Picture(src))
+    return pictures
+
+
+def _motion(live_photo: Any) -> str | None:
+    """A live photo's motion: the web URL of its largest format (each has `url` and
+    `file_size`)."""
+    formats = live_photo.get("format_info") if isinstance(live_photo, dict) else None
+    best, best_size = None, -1
+    for entry in formats if isinstance(formats, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        url = url_value(clean(entry.get("url")))
+        if not url or not url.lower().startswith(("https://", "http://")):
+            continue
+        size = clean(entry.get("file_size")) or ""
+        size_value = int(size) if size.isascii() and size.isdigit() and len(size) < 16 else 0
+        if size_value > best_size:
+            best, best_size = url, size_value
+    return best
 
 
 def _post_text(tree: LexborHTMLParser, data: ScriptData, show_type: int | None) -> str | None:

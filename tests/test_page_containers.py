@@ -111,6 +111,12 @@ def test_a_page_without_js_content_or_a_container_is_still_no_article():
         parse_page(html)
 
 
+def test_a_page_content_on_a_page_that_does_not_say_it_is_an_article_is_not_read():
+    html = PAGE_CONTENT_2026.replace('var item_show_type = "0";', "")
+    with pytest.raises(InputError, match=r"^no WeChat article content found$"):
+        parse_page(html)
+
+
 @pytest.mark.parametrize(
     "name",
     [

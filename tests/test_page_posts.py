@@ -221,3 +221,13 @@ def test_a_live_photo_without_a_usable_format_is_its_still_alone():
     assert parse_page(html).body_html.startswith(
         '<p><img src="https://mmbiz.qpic.cn/mmbiz_jpg/still/0?wx_fmt=jpeg&amp;from=appmsg"></p>'
     )
+
+
+def test_a_text_post_flagged_titled_with_a_bare_number_takes_its_own_title():
+    assert parse_page(text_post(flag="is_user_title: 1,")).title == "AI编程的危与机"
+
+
+def test_a_qr_code_flagged_with_a_bare_number_is_marked():
+    html = PICTURE_POST.replace("is_qr_code: '1' * 1", "is_qr_code: 1")
+    assert "is_qr_code: 1," in html
+    assert '/qrcode/0?wx_fmt=png" alt="二维码">' in parse_page(html).body_html

@@ -1,10 +1,11 @@
 """What a page carries as its post, and the body HTML made of it for each kind.
 
 An article's body is #js_content as served (scripts and styles dropped); where it is absent
-or empty, the content part of 2026's body containers (BODY_CONTAINERS): the container less
-what is not body (NOT_BODY: the title, the meta line, the empty #js_content, the reprint's
-source card, the reward, album and tool bars, which the classic template's
-`.rich_media_area_primary` also wraps, and the hidden Sogou block).
+or empty on a page that says it is an article (item_show_type 0), the content part of
+2026's body containers (BODY_CONTAINERS): the container less what is not body (NOT_BODY:
+the title, the meta line, the empty #js_content, the reprint's source card, the reward,
+album and tool bars, which the classic template's `.rich_media_area_primary` also wraps,
+and the hidden Sogou block).
 
 Picture (8) and text (10) posts keep their text and images in script data, so their body is
 built from it: the text as paragraphs, then one paragraph per picture (`Picture`: every
@@ -28,7 +29,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from harvester.model import Page
 from harvester.page.scriptdata import ScriptData, script_string
-from harvester.page.text import clean, meta_tags, node_text, text_of
+from harvester.page.text import clean, flag, meta_tags, node_text, text_of
 from harvester.page.urls import link_parts, link_url, url_value
 
 VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{4,40}")
@@ -119,7 +120,7 @@ class Content:
         share_source = _share_source(tree)
         has_body = js_content is not None and _has_content(js_content)
         container = None
-        if not has_body and share_source is None and show_type in (0, None):
+        if not has_body and share_source is None and show_type == 0:
             container = _container_part(tree)
         return cls(
             js_content=js_content,
@@ -267,7 +268,7 @@ def _pictures(tree: LexborHTMLParser, data: ScriptData) -> list[Picture]:
             if isinstance(entry, dict):
                 src = url_value(clean(entry.get("cdn_url")))
                 if src:
-                    qr_code = clean(entry.get("is_qr_code")) == "1"
+                    qr_code = flag(entry.get("is_qr_code")) is True
                     pictures.append(Picture(src, qr_code, _motion(entry.get("live_photo"))))
     if not pictures:  # 2018 picture posts: plain <img> tags in #img_list
         for img in tree.css("#img_list img"):

@@ -27,7 +27,7 @@ from archive.times import CHINA, from_unix
 from harvester.links import canonical_url, short_url
 from harvester.model import Page
 from harvester.page.scriptdata import ScriptData
-from harvester.page.text import clean, meta_tags, node_text
+from harvester.page.text import clean, flag, meta_tags, node_text
 from harvester.page.urls import link_parts, link_url, url_value
 
 UNIX_MIN, UNIX_MAX = 946684800, 4102444800  # 2000-01-01 .. 2100-01-01
@@ -321,11 +321,12 @@ def _has_own_title(tree: LexborHTMLParser, data: ScriptData) -> bool:
     """Whether a text post's author titled it: `text_page_info.is_user_title`, else the
     page's `is_user_title` variable, else whether the page has the own-title heading."""
     info = data.obj("text_page_info")
-    flag = clean(info.get("is_user_title")) if isinstance(info, dict) else None
-    flag = flag or data.first("is_user_title")
-    if flag is not None:
-        return flag == "1"
-    return tree.css_first("#js_text_title") is not None
+    titled = flag(info.get("is_user_title")) if isinstance(info, dict) else None
+    if titled is None:
+        titled = flag(data.first_raw("is_user_title"))
+    if titled is None:
+        return tree.css_first("#js_text_title") is not None
+    return titled
 
 
 def _text_title(text: str | None) -> str | None:

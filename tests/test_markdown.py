@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from archive.render import plain_preview
 from harvester.markdown import html_to_markdown, image_urls
 
 MD = MarkdownIt("commonmark").enable("table").enable("strikethrough")
@@ -671,7 +672,7 @@ def test_vote_card_is_a_readable_line():
     assert html_to_markdown(html) == "投票：你会考虑用这种思路吗？\n"
 
 
-def test_account_card_becomes_an_account_link():
+def test_account_card_becomes_an_account_link_its_signature_the_links_title():
     html = body(
         '<section><mp-common-profile data-pluginname="mpprofile" data-nickname="闲谈 Immunology" '
         'data-alias="xiantanimmunology" data-id="MzYzMzUzNjcyNw==" '
@@ -679,8 +680,53 @@ def test_account_card_becomes_an_account_link():
     )
     assert html_to_markdown(html) == (
         "[公众号：闲谈 Immunology](https://mp.weixin.qq.com/mp/profile_ext?action=home"
-        "&__biz=MzYzMzUzNjcyNw==#wechat_redirect)\n"
+        '&__biz=MzYzMzUzNjcyNw==#wechat_redirect "专注ImmunoBiology")\n'
     )
+
+
+def test_an_account_signatures_quotes_backslashes_entities_and_lines_stay_one_title():
+    html = body(
+        '<mp-common-profile data-nickname="甲" data-id="MzYzMzUzNjcyNw==" '
+        'data-signature="说&quot;好&quot;\\ &amp;amp;copy;&#10;第二行"></mp-common-profile>'
+    )
+    markdown = html_to_markdown(html)
+    assert markdown.endswith('#wechat_redirect "说\\"好\\"\\\\ \\&copy; 第二行")\n')
+    rendered = MarkdownIt("commonmark").render(markdown)
+    assert 'title="说&quot;好&quot;\\ &amp;copy; 第二行">公众号：甲</a>' in rendered
+
+
+def test_an_account_signatures_parentheses_are_character_references_in_the_title():
+    html = body(
+        '<mp-common-profile data-nickname="甲" data-id="MzYzMzUzNjcyNw==" '
+        'data-signature="R语言(入门)"></mp-common-profile>'
+    )
+    markdown = html_to_markdown(html)
+    assert markdown.endswith('#wechat_redirect "R语言&#40;入门&#41;")\n')
+    assert plain_preview(markdown) == "公众号：甲"
+    assert 'title="R语言(入门)"' in MarkdownIt("commonmark").render(markdown)
+
+
+def test_a_video_iframe_with_a_cover_is_its_cover_image_linked_to_the_video():
+    html = body(
+        '<p><iframe class="video_iframe rich_pages" data-vidtype="2" data-mpvid="wxv_282069" '
+        'data-cover="http%3A%2F%2Fmmbiz.qpic.cn%2Fmmbiz_jpg%2Fcover%2F0%3Fwx_fmt%3Djpeg" '
+        'data-src="https://mp.weixin.qq.com/mp/readtemplate?t=pages/video_player_tmpl'
+        '&amp;action=mpvideo&amp;vid=wxv_282069"></iframe></p>'
+    )
+    assert html_to_markdown(html) == (
+        "[![视频](http://mmbiz.qpic.cn/mmbiz_jpg/cover/0?wx_fmt=jpeg)]"
+        "(https://mp.weixin.qq.com/mp/readtemplate?t=pages/video_player_tmpl"
+        "&action=mpvideo&vid=wxv_282069)\n"
+    )
+    assert image_urls(html) == ["http://mmbiz.qpic.cn/mmbiz_jpg/cover/0?wx_fmt=jpeg"]
+
+
+def test_a_video_iframes_cover_that_is_no_web_address_leaves_the_video_link():
+    html = body(
+        '<iframe data-cover="javascript%3Aalert(1)" data-src="https://v.qq.com/iframe/'
+        'preview.html?vid=o0608305r9k"></iframe>'
+    )
+    assert html_to_markdown(html) == "[视频](https://v.qq.com/x/page/o0608305r9k.html)\n"
 
 
 def test_channel_video_card_becomes_a_channel_video_link():
@@ -694,6 +740,14 @@ def test_channel_video_card_becomes_a_channel_video_link():
         "[视频号：生信技能树 – 单细胞水平展示目标基因？](https://findermp.video.qq.com/251/20304/"
         "stodownload?encfilekey=rjD5&idx=1)\n"
     )
+
+
+def test_a_channel_live_notice_shows_its_title_not_only_when_it_starts():
+    html = body(
+        '<mp-common-videosnap data-nickname="新格元" data-desc="将在10月24日 15:00 直播" '
+        'data-intro="单细胞+生存分析" data-type="live"></mp-common-videosnap>'
+    )
+    assert html_to_markdown(html) == "视频号直播：新格元 – 单细胞+生存分析\n"
 
 
 def test_channel_live_notice_without_url_is_a_readable_line():

@@ -26,7 +26,9 @@ Three stages, all pure (no I/O), one module each:
 
 `api` holds the entry points re-exported here. Links to other WeChat articles are rewritten
 with `harvester.links.parse_link`. Embeds (video, audio, music, account cards, channel videos,
-mini programs, votes, products) become one line, with a link wherever the embed carries one.
+mini programs, votes, products) become one line, with a link wherever the embed carries one;
+their details go where a reader meets them without text the page lacks (a video's cover as
+its image, an account's signature as the link's title).
 """
 
 from harvester.markdown.api import (

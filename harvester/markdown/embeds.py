@@ -1,6 +1,11 @@
 """WeChat embeds (video, audio, music, account cards, channel videos, mini programs, votes,
 products) become one line each, with a link wherever the embed carries one: the converter's
-rules for them, kept apart as a mixin."""
+rules for them, kept apart as a mixin.
+
+An embed's details are kept where a reader of the Markdown meets them without text the page
+does not show: a video with a cover is its cover image linked to the video (the preclean's
+`video_covers`, through `iframe_target`), an account card's signature is its link's title.
+"""
 
 from __future__ import annotations
 
@@ -14,33 +19,39 @@ from harvester.markdown.sentinels import LS
 from harvester.markdown.text import brackets, clean_text, escape_text
 
 
+def iframe_target(src: str, classes: str) -> tuple[str, str] | None:
+    """An iframe's label and link (`src` its data-src or src as written): a vote, or a video
+    (a Tencent Video one at its page); None when it links nowhere on the web."""
+    src = absolute(html.unescape(src))
+    if not src.startswith(("http://", "https://")):
+        return None
+    if "vote" in classes or "appmsgvote" in src:
+        return "投票", src
+    parts = urlsplit(src)
+    query = parse_qs(parts.query)
+    if parts.hostname and parts.hostname.endswith("v.qq.com") and query.get("vid"):
+        vid = query["vid"][0]
+        if re.fullmatch(r"[A-Za-z0-9]+", vid):
+            src = f"https://v.qq.com/x/page/{vid}.html"
+    return "视频", src
+
+
 class EmbedRules:
     """The converter's rules for WeChat embeds, found by name as markdownify finds its own;
     listed before MarkdownConverter in Converter's bases, so they win over its convert_video."""
 
-    def _embed_line(self, label: str, url: str | None, parent_tags) -> str:
+    def _embed_line(self, label: str, url: str | None, parent_tags, title: str = "") -> str:
         label = brackets(escape_text(clean_text(label).strip(), link=bool(url)))
         if not label:
             return ""
-        text = link(label, url) if url else label
+        text = link(label, url, clean_text(title)) if url else label
         if "_inline" in parent_tags:
             return " " + text + " "
         return "\n\n" + LS + text + "\n\n"
 
     def convert_iframe(self, el, text, parent_tags):
-        src = absolute(html.unescape(el.get("data-src") or el.get("src") or ""))
-        classes = " ".join(el.get("class") or [])
-        if not src.startswith(("http://", "https://")):
-            return ""
-        if "vote" in classes or "appmsgvote" in src:
-            return self._embed_line("投票", src, parent_tags)
-        parts = urlsplit(src)
-        query = parse_qs(parts.query)
-        if parts.hostname and parts.hostname.endswith("v.qq.com") and query.get("vid"):
-            vid = query["vid"][0]
-            if re.fullmatch(r"[A-Za-z0-9]+", vid):
-                src = f"https://v.qq.com/x/page/{vid}.html"
-        return self._embed_line("视频", src, parent_tags)
+        target = iframe_target(el.get("data-src") or el.get("src") or "", _classes(el))
+        return "" if target is None else self._embed_line(*target, parent_tags)
 
     def convert_video(self, el, text, parent_tags):
         return self._media_line("视频", el, text, parent_tags)
@@ -91,17 +102,20 @@ class EmbedRules:
         url = None
         if biz and re.fullmatch(r"[A-Za-z0-9+/=_-]+", biz):
             url = f"https://mp.weixin.qq.com/mp/profile_ext?action=home&__biz={biz}#wechat_redirect"
-        return self._embed_line(f"公众号：{nickname}" if nickname else "公众号", url, parent_tags)
+        signature = html.unescape(el.get("data-signature") or "")
+        label = f"公众号：{nickname}" if nickname else "公众号"
+        return self._embed_line(label, url, parent_tags, title=signature)
 
     convert_mpprofile = convert_mp_common_profile
 
     def convert_mpvideosnap(self, el, text, parent_tags):
         nickname = html.unescape(el.get("data-nickname") or "").strip()
-        desc = html.unescape(el.get("data-desc") or el.get("data-intro") or "").strip()
+        desc = html.unescape(el.get("data-desc") or "").strip()
+        intro = html.unescape(el.get("data-intro") or "").strip()
         live = (el.get("data-type") or "") == "live"
-        label = ("视频号直播：" if live else "视频号：") + " – ".join(
-            s for s in (nickname, desc) if s
-        )
+        # A live notice's title is its intro (its desc only says when it starts).
+        details = (nickname, intro or desc) if live else (nickname, desc or intro)
+        label = ("视频号直播：" if live else "视频号：") + " – ".join(s for s in details if s)
         url = absolute(html.unescape(el.get("data-url") or ""))
         if not url.startswith(("http://", "https://")):
             url = None
@@ -132,3 +146,8 @@ class EmbedRules:
     def convert_mp_common_product(self, el, text, parent_tags):
         title = html.unescape(el.get("data-title") or "").strip()
         return self._embed_line(f"商品：{title}" if title else "", None, parent_tags)
+
+
+def _classes(el) -> str:
+    classes = el.get("class") or []
+    return classes if isinstance(classes, str) else " ".join(classes)

@@ -14,6 +14,7 @@ from harvester.markdown.sentinels import BR, HB, KIND_RE, L_C, L_M, L_O, LS, SEN
 from harvester.markdown.text import ZERO_WIDTH, has_content
 
 _URL_JUNK = re.compile(f"[\x00-\x1f\x7f{SENTINEL_CHARS}{ZERO_WIDTH}\u200d]")
+_TITLE_JUNK = re.compile(f"[\x00-\x1f\x7f{SENTINEL_CHARS}]")  # a title keeps emoji joiners
 _HEADING_LINE = re.compile(r"#{1,6} ")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 
@@ -58,8 +59,21 @@ def dest(url: str) -> str:
     return re.sub(r"&(?=#?\w+;)", r"\\&", url)
 
 
-def link(text: str, url: str) -> str:
-    return L_O + text + L_M + dest(url) + L_C
+def link(text: str, url: str, title: str = "") -> str:
+    """A link; its title (a tooltip, never shown as text) when there is one."""
+    return L_O + text + L_M + dest(url) + link_title(title) + L_C
+
+
+def link_title(title: str) -> str:
+    """` "title"` for a link's destination, on one line, its quotes and backslashes escaped
+    and its parentheses written as character references (CommonMark decodes them), so
+    readers of `[text](…)` that stop at the first `)` still find the link's end; '' for
+    no title."""
+    title = " ".join(_TITLE_JUNK.sub(" ", title).split())
+    if not title:
+        return ""
+    title = re.sub(r"&(?=#?\w+;)", r"\\&", title.replace("\\", "\\\\").replace('"', '\\"'))
+    return ' "' + title.replace("(", "&#40;").replace(")", "&#41;") + '"'
 
 
 def absolute(url: str) -> str:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
+from urllib.parse import unquote
 
 from selectolax.lexbor import LexborHTMLParser
 
 from harvester.markdown.code import flatten_pre
+from harvester.markdown.embeds import iframe_target
 from harvester.markdown.tags import AVATAR_HOSTS, BLOCK_TAGS, DROP_TAGS, PAGE_CHROME
 from harvester.markdown.text import as_text
 
@@ -191,6 +193,24 @@ def background_images(tree: LexborHTMLParser, root) -> None:
                 _prepend(node, _new_img(tree, url))
 
 
+def video_covers(tree: LexborHTMLParser, root) -> None:
+    """A video iframe with a cover (`data-cover`, URL-encoded) becomes its cover image, alt
+    视频, linked to the video: the reader keeps the cover, and no text the page lacks."""
+    for frame in root.css("iframe[data-cover]"):
+        attrs = frame.attributes
+        cover = unquote(attrs.get("data-cover") or "").strip()
+        target = iframe_target(
+            attrs.get("data-src") or attrs.get("src") or "", attrs.get("class") or ""
+        )
+        if target is None or target[0] != "视频" or not cover.startswith(("http://", "https://")):
+            continue
+        anchor = tree.create_node("a")
+        anchor.attrs["href"] = target[1]
+        anchor.insert_child(_new_img(tree, cover, target[0]))
+        frame.insert_before(anchor)
+        frame.decompose()
+
+
 def drop_code_gutters(tree: LexborHTMLParser, root) -> None:
     """WeChat code snippets: the line-number gutter is a <ul> of empty <li>."""
     for gutter in root.css(_GUTTER_CSS):
@@ -216,6 +236,7 @@ PASSES = (
     embed_images,
     sticker_images,
     background_images,
+    video_covers,
     drop_code_gutters,
     flatten_pres,
     unwrap_heading_paragraphs,

@@ -1,9 +1,21 @@
 """What a page carries as its post, and the body HTML made of it for each kind.
 
-An article's body is #js_content as served (scripts and styles dropped). Picture (8) and
-text (10) posts keep their text and images in script data, so their body is built from it:
-the text as paragraphs, then one paragraph per picture. A share (a repost) gets its
-notice and a link to the shared article; a video post gets a linked line naming its video.
+An article's body is #js_content as served (scripts and styles dropped); where it is absent
+or empty on a page that says it is an article (item_show_type 0), the content part of
+2026's body containers (BODY_CONTAINERS): the container less what is not body (NOT_BODY:
+the title, the meta line, the empty #js_content, the reprint's source card, the reward,
+album and tool bars, which the classic template's `.rich_media_area_primary` also wraps,
+and the hidden Sogou block).
+
+Picture (8) and text (10) posts keep their text and images in script data, so their body is
+built from it: the text as paragraphs, then one paragraph per picture (`Picture`: every
+picture is kept; a QR code is marked by its alt text, a live photo is its still image
+linked to its motion). A share (a repost) gets its notice and a link to the shared article.
+
+A video post keeps what #js_content shows, its description (the page's digest: `msg_desc`,
+else `og:description`/`description`, where 2024–2026 video pages keep it) when the body
+does not already show it, and a linked line naming its video; the description's expand and
+collapse buttons (展开, 收起) are page controls, never text.
 """
 
 from __future__ import annotations
@@ -17,7 +29,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from harvester.model import Page
 from harvester.page.scriptdata import ScriptData, script_string
-from harvester.page.text import clean, meta_tags, node_text, text_of
+from harvester.page.text import clean, flag, meta_tags, node_text, text_of
 from harvester.page.urls import link_parts, link_url, url_value
 
 VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{4,40}")
@@ -27,6 +39,63 @@ _POST_LINK = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*(["'])(.*?)\1[^>]*>(.*?)</a\s
 _INNER_TAG = re.compile(r"</?[A-Za-z][^>]*>")  # inside a link's text: a <span> around it
 _BR = re.compile(r"<br\s*/?>", re.I)
 _BLANK_LINE = re.compile(r"\n[ \t\u3000]*\n")
+BODY_CONTAINERS = ("#page_content", ".rich_media_area_primary")
+# Inside a container, the article's own block where it has one (the comment, like and
+# dialog chrome sit beside it).
+CONTENT_PART = "#img-content, .rich_media_wrp"
+NOT_BODY = ", ".join(
+    [
+        "#activity-name",
+        ".rich_media_title",
+        "#meta_content",
+        ".rich_media_meta_list",
+        "#js_content",
+        "#js_tags_preview_toast",
+        "#content_bottom_area",
+        ".rich_media_tool_area",
+        ".rich_media_tool",
+        ".rich_media_area_extra",
+        ".reward_area",
+        ".reward_qrcode_area",
+        "#js_tags",
+        ".article-tag__list",
+        ".album_read_card",
+        ".original_area_primary",
+        ".like_comment_wrp",
+        ".weui-dialog",
+        ".weui-toast",
+        ".sougou",
+        "#sg_tj",
+        "script",
+        "style",
+    ]
+)
+# A video description's expand/collapse control: a <button>, or an element saying only this.
+TOGGLE_LABELS = frozenset({"展开", "收起", "展开全文", "收起全文", "全文"})
+_SPACE = re.compile(r"\s+")
+
+
+QR_CODE_ALT = "二维码"
+LIVE_PHOTO_ALT = "实况"  # the badge WeChat shows on a live photo
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One picture of a picture post: its image; whether it is a QR code (2026's
+    `is_qr_code`); a live photo's motion, the largest of its `live_photo.format_info`."""
+
+    src: str
+    qr_code: bool = False
+    motion: str | None = None
+
+    def html(self) -> str:
+        """The picture as a paragraph: a QR code's image says so in its alt text, a live
+        photo's still links to its motion."""
+        alt = QR_CODE_ALT if self.qr_code else LIVE_PHOTO_ALT if self.motion else ""
+        image = f'<img src="{htmllib.escape(self.src)}"' + (f' alt="{alt}"' if alt else "") + ">"
+        if self.motion:
+            image = f'<a href="{htmllib.escape(self.motion)}">{image}</a>'
+        return f"<p>{image}</p>"
 
 
 @dataclass
@@ -34,10 +103,11 @@ class Content:
     """The parts of a page a post can be made of, read once for classifying and the body."""
 
     js_content: LexborNode | None
+    container: LexborNode | None
     show_type: int | None
     share_source: str | None
     has_body: bool
-    picture_urls: list[str]
+    pictures: list[Picture]
     post_text: str | None
 
     @classmethod
@@ -47,12 +117,18 @@ class Content:
         show_type = _int(data.first("item_show_type", "real_item_show_type"))
         if show_type is None:
             show_type = _int(data.obj("item_show_type"))
+        share_source = _share_source(tree)
+        has_body = js_content is not None and _has_content(js_content)
+        container = None
+        if not has_body and share_source is None and show_type == 0:
+            container = _container_part(tree)
         return cls(
             js_content=js_content,
+            container=container,
             show_type=show_type,
-            share_source=_share_source(tree),
-            has_body=js_content is not None and _has_content(js_content),
-            picture_urls=_picture_urls(tree, data) if show_type == 8 else [],
+            share_source=share_source,
+            has_body=has_body or container is not None,
+            pictures=_pictures(tree, data) if show_type == 8 else [],
             post_text=_post_text(tree, data, show_type),
         )
 
@@ -60,19 +136,55 @@ class Content:
 def add_body(page: Page, tree: LexborHTMLParser, data: ScriptData, content: Content) -> None:
     """Give page (its kind and metadata already read) the body its kind has."""
     kind = page.kind
-    if kind == "picture" and (content.picture_urls or content.post_text):
+    if kind == "picture" and (content.pictures or content.post_text):
         page.body_html = _paragraphs(content.post_text) + "".join(
-            f'<p><img src="{htmllib.escape(src)}"></p>' for src in content.picture_urls
+            picture.html() for picture in content.pictures
         )
     elif kind == "text" and content.post_text:
         page.body_html = _paragraphs(content.post_text)
     elif kind == "share" and content.share_source is not None:
         page.shared_url = _share_url(content.share_source)
         page.body_html = _share_body(tree, page.shared_url)
+    elif kind == "video":
+        page.body_html = _video_body(page, data, content.js_content)
+    elif content.container is not None:
+        page.body_html = _inner_html(content.container)
     elif content.js_content is not None:
         page.body_html = _inner_html(content.js_content)
-    if kind == "video":
-        page.body_html += _video_line(page, data)
+
+
+def _video_body(page: Page, data: ScriptData, js_content: LexborNode | None) -> str:
+    """What #js_content shows, less its expand/collapse buttons; the description unless
+    that already shows it; then the video as a linked line."""
+    body, shown = "", ""
+    if js_content is not None:
+        _drop_toggles(js_content)
+        body, shown = _inner_html(js_content), text_of(js_content)
+    if page.digest and _SPACE.sub("", page.digest) not in _SPACE.sub("", shown):
+        body += _paragraphs(page.digest)
+    return body + _video_line(page, data)
+
+
+def _drop_toggles(node: LexborNode) -> None:
+    toggles = [child for child in node.css("*") if _is_toggle(child)]
+    ids = {toggle.mem_id for toggle in toggles}
+    for toggle in toggles:  # the outermost only: a removed node's children are gone with it
+        if not any(parent.mem_id in ids for parent in _ancestors(toggle)):
+            toggle.decompose()
+
+
+def _is_toggle(node: LexborNode) -> bool:
+    if node.tag == "button":
+        return True
+    return clean(text_of(node)) in TOGGLE_LABELS and node.css_first(EMBEDS) is None
+
+
+def _ancestors(node: LexborNode) -> list[LexborNode]:
+    found, parent = [], node.parent
+    while parent is not None:
+        found.append(parent)
+        parent = parent.parent
+    return found
 
 
 def _video_line(page: Page, data: ScriptData) -> str:
@@ -83,6 +195,25 @@ def _video_line(page: Page, data: ScriptData) -> str:
         return ""
     label = htmllib.escape(f"视频：{page.title}" if page.title else "视频", quote=False)
     return f'<p><a href="{htmllib.escape(target)}">{label}</a></p>'
+
+
+def _container_part(tree: LexborHTMLParser) -> LexborNode | None:
+    """The content part of the first body container that has one (its CONTENT_PART, else
+    itself, less NOT_BODY), in a tree of its own (the page's tree stays whole for the
+    metadata)."""
+    for selector in BODY_CONTAINERS:
+        for node in tree.css(selector):
+            if node.css_matches(".sougou"):
+                continue
+            part = LexborHTMLParser(node.html or "").body
+            if part is None:
+                continue
+            part = part.css_first(CONTENT_PART) or part
+            while (unwanted := part.css_first(NOT_BODY)) is not None:
+                unwanted.decompose()  # one at a time: a removed node's children go with it
+            if _has_content(part):
+                return part
+    return None
 
 
 def _has_content(node: LexborNode) -> bool:
@@ -127,23 +258,42 @@ def _escaped(text: str) -> str:
     return htmllib.escape(text, quote=False)
 
 
-def _picture_urls(tree: LexborHTMLParser, data: ScriptData) -> list[str]:
+def _pictures(tree: LexborHTMLParser, data: ScriptData) -> list[Picture]:
     entries = data.first_raw("picture_page_info_list")
     if not isinstance(entries, list) or not entries:
         entries = data.obj("picture_page_info_list")
-    urls: list[str] = []
+    pictures: list[Picture] = []
     if isinstance(entries, list):
         for entry in entries:
             if isinstance(entry, dict):
                 src = url_value(clean(entry.get("cdn_url")))
                 if src:
-                    urls.append(src)
-    if not urls:  # 2018 picture posts: plain <img> tags in #img_list
+                    qr_code = flag(entry.get("is_qr_code")) is True
+                    pictures.append(Picture(src, qr_code, _motion(entry.get("live_photo"))))
+    if not pictures:  # 2018 picture posts: plain <img> tags in #img_list
         for img in tree.css("#img_list img"):
             src = url_value(clean(img.attributes.get("data-src") or img.attributes.get("src")))
             if src:
-                urls.append(src)
-    return urls
+                pictures.append(Picture(src))
+    return pictures
+
+
+def _motion(live_photo: Any) -> str | None:
+    """A live photo's motion: the web URL of its largest format (each has `url` and
+    `file_size`)."""
+    formats = live_photo.get("format_info") if isinstance(live_photo, dict) else None
+    best, best_size = None, -1
+    for entry in formats if isinstance(formats, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        url = url_value(clean(entry.get("url")))
+        if not url or not url.lower().startswith(("https://", "http://")):
+            continue
+        size = clean(entry.get("file_size")) or ""
+        size_value = int(size) if size.isascii() and size.isdigit() and len(size) < 16 else 0
+        if size_value > best_size:
+            best, best_size = url, size_value
+    return best
 
 
 def _post_text(tree: LexborHTMLParser, data: ScriptData, show_type: int | None) -> str | None:

@@ -64,7 +64,7 @@ def page_kind(html: str, tree: LexborHTMLParser, content: Content) -> str:
     real_article = (
         content.has_body
         or content.share_source is not None
-        or (content.show_type in (8, 10) and bool(content.picture_urls or content.post_text))
+        or (content.show_type in (8, 10) and bool(content.pictures or content.post_text))
     )
     if _is_verification(html, tree, real_article):
         return "verification"

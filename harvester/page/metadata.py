@@ -7,8 +7,10 @@ table and the first place with a non-empty value wins.
 
 biz/mid/idx/sn come from the script variables, filled in from the links the page gives
 for itself and then from the `url` argument. `short_url` is the `/s/<id>` form of the
-`url` argument or, failing that, of the link the page gives for itself. Text posts have
-no title of their own: their title is the first line of the text (WeChat uses the text).
+`url` argument or, failing that, of the link the page gives for itself. A text post's
+title is its own title field when its author gave it one (`is_user_title`, or the
+`#js_text_title` heading WeChat renders only then); else it is the first line of the text
+(WeChat shows the text, and `msg_title` holds all of it).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from archive.times import CHINA, from_unix
 from harvester.links import canonical_url, short_url
 from harvester.model import Page
 from harvester.page.scriptdata import ScriptData
-from harvester.page.text import clean, meta_tags, node_text
+from harvester.page.text import clean, flag, meta_tags, node_text
 from harvester.page.urls import link_parts, link_url, url_value
 
 UNIX_MIN, UNIX_MAX = 946684800, 4102444800  # 2000-01-01 .. 2100-01-01
@@ -238,7 +240,7 @@ def read_metadata(
     page.source_url = url_value(first_value(SOURCE_URL, places))
     page.paid = first_value(PAID, places) == "1"
     _read_identity(page, places, link)
-    if page.kind == "text" and not _has_own_title(data):
+    if page.kind == "text" and not _has_own_title(tree, data):
         page.title = _text_title(post_text) or page.title
 
 
@@ -315,9 +317,16 @@ def _original(places: Places) -> bool | None:
     return True if logo and "原创" in logo else None
 
 
-def _has_own_title(data: ScriptData) -> bool:
+def _has_own_title(tree: LexborHTMLParser, data: ScriptData) -> bool:
+    """Whether a text post's author titled it: `text_page_info.is_user_title`, else the
+    page's `is_user_title` variable, else whether the page has the own-title heading."""
     info = data.obj("text_page_info")
-    return isinstance(info, dict) and clean(info.get("is_user_title")) == "1"
+    titled = flag(info.get("is_user_title")) if isinstance(info, dict) else None
+    if titled is None:
+        titled = flag(data.first_raw("is_user_title"))
+    if titled is None:
+        return tree.css_first("#js_text_title") is not None
+    return titled
 
 
 def _text_title(text: str | None) -> str | None:

@@ -24,7 +24,7 @@ SCRIPT_NAMES = (
     "ct", "create_time", "ori_create_time", "publish_time",
     "user_name", "msg_cdn_url", "cover", "msg_desc",
     "copyright_stat", "_copyright_stat", "copyright_info", "msg_source_url",
-    "is_pay_subscribe", "item_show_type", "real_item_show_type", "msg_link",
+    "is_pay_subscribe", "is_user_title", "item_show_type", "real_item_show_type", "msg_link",
     "cgiDataNew", "cgiData", "picture_page_info_list",
 )  # fmt: skip
 # No look-behind here (it makes the scan several times slower): checked in from_tree.

@@ -31,6 +31,18 @@ def clean(value: Any) -> str | None:
     return value or None
 
 
+def flag(value: Any) -> bool | None:
+    """A page's yes/no value (`'1' * 1`, `1`, `true`, `'0'`…) as a bool; None for anything
+    else."""
+    value = plain(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value == 1 if value in (0, 1) else None
+    text = value.strip().lower() if isinstance(value, str) else None
+    return {"1": True, "true": True, "0": False, "false": False}.get(text or "")
+
+
 def text_of(node: LexborNode | None) -> str:
     """A node's text without the text of its scripts and styles."""
     if node is None:

@@ -177,11 +177,14 @@ def render_cell(
 
 def _body_cell(datasette: Any, database: str, key: str, body: str) -> Markup | Awaitable[Markup]:
     read = f' <a class="read-article" href="{html.escape(article_path(datasette, key))}">read →</a>'
-    preview = Markup(html.escape(plain_preview(body, PREVIEW_CHARS), quote=False) + read)
+
+    def preview() -> Markup:  # made only where no snippet shows: a page has 20 bodies
+        return Markup(html.escape(plain_preview(body, PREVIEW_CHARS), quote=False) + read)
+
     query = _current_search.get()
     match = fts_query(query) if query else ""
     if not match:
-        return preview
+        return preview()
 
     async def snippet() -> Markup:
         db = datasette.get_database(database)
@@ -192,13 +195,13 @@ def _body_cell(datasette: Any, database: str, key: str, body: str) -> Markup | A
                 params = snippet_params(match, OPEN_MARK, CLOSE_MARK, ELLIPSIS)
                 result = await db.execute(ARTICLE_SNIPPET_SQL, {**params, "key": key})
             except Exception:  # a snippet is a nicety: never break the table over it
-                return preview
+                return preview()
             rows = list(result.rows)
             raw = (rows[0]["snippet"] or "") if rows else ""
             text = tidy_snippet(natural_snippet(raw, OPEN_MARK, CLOSE_MARK))
             _snippets_kept.store(cell, text)
         if OPEN_MARK not in text:
-            return preview
+            return preview()
         return Markup(f'<span class="snippet">{marked_html(text)}</span>{read}')
 
     return snippet()

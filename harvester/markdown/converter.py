@@ -391,6 +391,18 @@ class Converter(EmbedRules, MarkdownConverter):
             return link_segments(text.replace("\n", " "), url)
         return link_segments(text, url)
 
+    def convert_wx_formula(self, el, text, parent_tags):
+        """TeX between `$` (a display formula `$$`, a paragraph of its own), escaped as text
+        is, so the page shows the TeX exactly and MathJax on it typesets the formula."""
+        tex = clean_text(el.get("data-tex") or "").strip()
+        if not tex:
+            return ""
+        tags = parent_tags or ()
+        tex = escape_text(tex, link="a" in tags, cell="td" in tags or "th" in tags)
+        if el.get("data-display") and "_inline" not in tags:
+            return "\n\n" + LS + "$$" + tex + "$$\n\n"
+        return "$" + tex + "$"
+
     def convert_img(self, el, text, parent_tags):
         src = (el.get("src") or "").strip()
         if not src or allowed_url(src, IMAGE_SCHEMES) is None:

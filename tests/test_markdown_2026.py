@@ -226,8 +226,17 @@ def test_mathml_elements_are_written_back_as_their_tex(children, tex):
     assert html_to_markdown(body(f"<p>{mathjax_svg(*children)}</p>")) == f"${tex}$\n"
 
 
-def test_a_mathjax_svg_holding_a_table_is_left_out_as_before():
-    svg = mathjax_svg(mml("mtable", mml("mtr", mml("mtd", leaf("mi", "a")))))
+def test_a_mathjax_table_is_written_back_as_an_array():
+    row = mml("mtr", mml("mtd", leaf("mi", "a")), mml("mtd", leaf("mn", "0")))
+    row2 = mml("mtr", mml("mtd", leaf("mn", "0")), mml("mtd", leaf("mi", "b")))
+    svg = mathjax_svg(mml("mtable", row, row2))
+    markdown = html_to_markdown(body(f"<p>{svg}</p>"))
+    assert markdown == r"$\begin{array}{cc}a & 0 \\\ 0 & b\end{array}$" + "\n"
+    assert render(markdown) == r"<p>$\begin{array}{cc}a &amp; 0 \\ 0 &amp; b\end{array}$</p>" + "\n"
+
+
+def test_a_mathjax_svg_whose_mathml_is_not_written_back_is_left_out_as_before():
+    svg = mathjax_svg(mml("menclose", leaf("mi", "a")))
     assert html_to_markdown(body(f"<p>矩阵{svg}如下</p>")) == "矩阵如下\n"
 
 

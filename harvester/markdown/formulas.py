@@ -70,7 +70,7 @@ _ACCENTS = {
 
 
 class _Unreadable(Exception):
-    """A MathML element the TeX is not written back for (tables, roots of unknown shape)."""
+    """A MathML element the TeX is not written back for (labelled rows, enclosures…)."""
 
 
 def _mml_children(node) -> list:
@@ -134,6 +134,8 @@ def _tex(node) -> str:
         return r"\text{" + "".join(_TEX.get(ch, ch) for ch in text) + "}" if text.strip() else " "
     if kind == "mspace":
         return " "
+    if kind == "mtd":
+        return "".join(_tex(child) for child in _mml_children(node))
     children = _mml_children(node)
     if kind in _ROWS:
         if not children:  # a character set as a group of its own: {@}
@@ -152,12 +154,28 @@ def _tex(node) -> str:
             return accent + _group(_tex(children[0]))
     if len(children) == 2 and kind in _SCRIPTS:
         return _base(_tex(children[0])) + _SCRIPTS[kind] + _group(_tex(children[1]))
+    if kind == "mtable":
+        return _array(children)
     if len(children) == 3 and kind in ("msubsup", "munderover"):
         # MathJax draws the two scripts in either order; the higher one is the superscript.
         base, low, high = children[0], *sorted(children[1:], key=_rise)
         base, low, high = _tex(base), _tex(low), _tex(high)
         return _base(base) + "_" + _group(low) + "^" + _group(high)
     raise _Unreadable(kind)
+
+
+def _array(rows: list) -> str:
+    """A table (a matrix, cases) as `array`, its columns centred (the SVG keeps no alignment)."""
+    cells = []
+    for row in rows:
+        if row.attributes.get("data-mml-node") != "mtr":
+            raise _Unreadable(row.attributes.get("data-mml-node") or "")
+        cells.append([_tex(cell).strip() for cell in _mml_children(row)])
+    width = max((len(row) for row in cells), default=0)
+    if not width:
+        raise _Unreadable("mtable")
+    body = r" \\ ".join(" & ".join(row) for row in cells)
+    return r"\begin{array}{" + "c" * width + "}" + body + r"\end{array}"
 
 
 def _rise(node) -> float:

@@ -134,7 +134,7 @@ FORMULA_EMBED = (
 def test_an_inline_formula_is_its_tex_between_dollars_in_the_sentence():
     html = body(f"<p>在这里，对于矩阵{inline_formula('M_{1}', SVG_M1)}中的每个细胞i</p>")
     markdown = html_to_markdown(html)
-    assert markdown == "在这里，对于矩阵$M_{1}$中的每个细胞i\n"
+    assert markdown == "在这里，对于矩阵$M\\_{1}$中的每个细胞i\n"
     assert rendered_text(markdown) == "在这里，对于矩阵$M_{1}$中的每个细胞i"
 
 
@@ -154,7 +154,7 @@ def test_a_formula_s_tex_is_escaped_so_commonmark_shows_it_exactly():
     shown = r"l=\operatorname{std}\left\{a_{i j}\right\}* \operatorname{num}(a_{i j}>0) \\ x"
     markdown = html_to_markdown(body(block_formula(shown.replace(">", "&gt;"), SVG_M1)))
     assert markdown == (
-        r"$$l=\operatorname{std}\left\\{a\_{i j}\right\\}* \operatorname{num}"
+        r"$$l=\operatorname{std}\left\\{a\_{i j}\right\\}\* \operatorname{num}"
         r"(a\_{i j}>0) \\\ x$$" + "\n"
     )
     assert render(markdown) == "<p>$$" + shown.replace(">", "&gt;") + "$$</p>\n"
@@ -165,6 +165,26 @@ def test_a_block_formula_in_a_table_cell_is_written_inline():
         f"<table><tr><th>指标</th></tr><tr><td>{block_formula('a|b', SVG_M1)}</td></tr></table>"
     )
     assert html_to_markdown(html) == "| 指标 |\n| --- |\n| $a\\|b$ |\n"
+
+
+def test_a_bracket_in_a_formula_is_escaped_only_where_it_could_make_a_link():
+    html = body("<p>" + inline_formula(r"l \in[1, k] \left[0,1\right](x)", SVG_M1) + "</p>")
+    assert html_to_markdown(html) == r"$l \in[1, k] \left[0,1\right\](x)$" + "\n"
+    html = body(f'<p><a href="https://example.com/">区间{inline_formula("[a]", SVG_M1)}</a></p>')
+    assert html_to_markdown(html) == r"[区间$\[a\]$](https://example.com/)" + "\n"
+
+
+def test_emphasis_never_splits_a_formula():
+    # "**$x$**粗体" cannot close before a Chinese character: the bold goes, the formula stays.
+    html = body(f"<p><strong>{inline_formula('x*y', SVG_M1)}</strong>粗体</p>")
+    assert html_to_markdown(html) == r"$x\*y$粗体" + "\n"
+    html = body(f"<p><strong>设{inline_formula('x', SVG_M1)}为</strong>常数</p>")
+    assert html_to_markdown(html) == "**设$x$为**常数\n"
+
+
+def test_a_formula_in_code_is_its_tex_in_the_code():
+    html = body(f"<pre><code>x = {inline_formula('a_b', SVG_M1)}\ny</code></pre>")
+    assert html_to_markdown(html) == "```\nx = $a_b$\ny\n```\n"
 
 
 def test_a_mathjax_svg_without_kept_tex_is_written_back_as_tex_from_its_mathml():
@@ -223,7 +243,8 @@ def test_a_mathjax_svg_without_kept_tex_is_written_back_as_tex_from_its_mathml()
     ],
 )
 def test_mathml_elements_are_written_back_as_their_tex(children, tex):
-    assert html_to_markdown(body(f"<p>{mathjax_svg(*children)}</p>")) == f"${tex}$\n"
+    markdown = html_to_markdown(body(f"<p>{mathjax_svg(*children)}</p>"))
+    assert markdown == "$" + tex.replace("_", "\\_") + "$\n"
 
 
 def test_a_mathjax_table_is_written_back_as_an_array():

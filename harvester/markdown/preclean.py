@@ -27,6 +27,7 @@ _IMAGE_EMBED_TYPES = ("svg", "image/", "png", "jpeg", "jpg", "gif", "webp")
 _BACKGROUND_CSS = '[style*="url("], [data-lazy-bgimg]'
 _BG_URL = re.compile(r"""background(?:-image)?\s*:[^;]*?url\(\s*(['"]?)(.*?)\1\s*\)""", re.I | re.S)
 _NO_BACKGROUND = ("pre", "code")
+_CODE = ("pre", "code")
 _HEIGHT_PX = re.compile(r"(?:^|;)\s*height\s*:\s*(\d+(?:\.\d+)?)px", re.I)
 _DECORATION_HEIGHT_PX = 40
 _GUTTER_CSS = 'ul[class*="line-index"], ul[class*="linenums"], .code-snippet__line-index'
@@ -125,18 +126,24 @@ def resolve_lazy_images(tree: LexborHTMLParser, root) -> None:
             img.attrs["alt"] = alt
 
 
-def _formula(tree: LexborHTMLParser, tex: str, display: bool):
-    formula = tree.create_node("wx-formula")
-    formula.attrs["data-tex"] = tex
-    if display:
-        formula.attrs["data-display"] = "block"
-    return formula
+def _put_formula(tree: LexborHTMLParser, node, tex: str, display: bool) -> None:
+    """A formula in place of `node`: in code, its TeX as the code's text."""
+    if _inside(node, _CODE):
+        node.insert_before(("$$" if display else "$") + tex + ("$$" if display else "$"))
+    else:
+        formula = tree.create_node("wx-formula")
+        formula.attrs["data-tex"] = tex
+        if display:
+            formula.attrs["data-display"] = "block"
+        node.insert_before(formula)
+    node.decompose()
 
 
 def formulas(tree: LexborHTMLParser, root) -> None:
-    """Formulas become `<wx-formula data-tex>` (the converter writes them as TeX), their
-    pictures dropped: the TeX an editor kept in `data-formula` (`data-display` for a
-    `block-equation`), else the TeX a MathJax SVG's own MathML data spells."""
+    """Formulas become `<wx-formula data-tex>` (the converter writes them as TeX; in code,
+    `$TeX$` is the code's text), their pictures dropped: the TeX an editor kept in
+    `data-formula` (`data-display` for a `block-equation`), else the TeX a MathJax SVG's own
+    MathML data spells."""
     kept = [
         n for n in root.css("[data-formula]") if (n.attributes.get("data-formula") or "").strip()
     ]
@@ -149,14 +156,11 @@ def formulas(tree: LexborHTMLParser, root) -> None:
             continue
         attrs = node.attributes
         tex = " ".join((attrs.get("data-formula") or "").split())
-        display = "block" in (attrs.get("data-formula-type") or "")
-        node.insert_before(_formula(tree, tex, display))
-        node.decompose()
+        _put_formula(tree, node, tex, "block" in (attrs.get("data-formula-type") or ""))
     for svg in root.css("svg"):
         tex = svg_tex(svg)
         if tex:
-            svg.insert_before(_formula(tree, tex, False))
-            svg.decompose()
+            _put_formula(tree, svg, tex, False)
 
 
 def svg_images(tree: LexborHTMLParser, root) -> None:

@@ -25,12 +25,12 @@ Three stages, all pure (no I/O), one module each:
    delimiter; text that would start a block (`1. `, `# `, `>`, `---`…) is escaped only at the
    start of a line.
 
-A formula is written `$TeX$`, a display formula `$$TeX$$` as a paragraph of its own, its TeX
-escaped as text is, so a page rendered from the Markdown shows the TeX exactly (for MathJax on
-that page to typeset). `api` holds the entry points re-exported here. Links to other WeChat
-articles are rewritten with `harvester.links.parse_link`. Embeds (video, audio, music, account
-cards, channel videos, mini programs, votes, products) become one line, with a link wherever the
-embed carries one.
+A formula is written `$TeX$`, a display formula `$$TeX$$` as a paragraph of its own, kept whole
+by `finish` and escaped (`text.escape_tex`) so a page rendered from the Markdown shows the TeX
+exactly (for MathJax on that page to typeset). `api` holds the entry points re-exported here.
+Links to other WeChat articles are rewritten with `harvester.links.parse_link`. Embeds (video,
+audio, music, account cards, channel videos, mini programs, votes, products) become one line,
+with a link wherever the embed carries one.
 """
 
 from harvester.markdown.api import (

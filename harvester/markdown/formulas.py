@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_ROWS = frozenset({"math", "mrow", "TeXAtom", "mstyle", "mpadded", "semantics"})
+_ROWS = frozenset({"math", "mrow", "TeXAtom", "mstyle", "mpadded", "semantics", "mtd"})
 _TOKENS = frozenset({"mi", "mn", "mo", "ms"})
 _SCRIPTS = {"msub": "_", "msup": "^", "munder": "_", "mover": "^"}
 # Characters TeX does not take as they are, and operators with a usual command.
@@ -134,8 +134,6 @@ def _tex(node) -> str:
         return r"\text{" + "".join(_TEX.get(ch, ch) for ch in text) + "}" if text.strip() else " "
     if kind == "mspace":
         return " "
-    if kind == "mtd":
-        return "".join(_tex(child) for child in _mml_children(node))
     children = _mml_children(node)
     if kind in _ROWS:
         if not children:  # a character set as a group of its own: {@}

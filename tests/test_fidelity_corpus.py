@@ -65,9 +65,11 @@ def test_text_recall_is_near_perfect_on_every_page(fidelity_summary):
 
 
 def test_text_precision_does_not_fall_below_its_last_measure(fidelity_summary):
-    # 0.98030 before the embed details (issue 13): they are kept as alt text and link
-    # titles, which a reader meets without text the page does not show.
-    assert fidelity_summary["precision_mean"] >= 0.9803
+    # 0.98031 with the embed details (issue 13, kept as alt text and link titles, which a
+    # reader meets without text the page does not show), 0.97954 once formulas are kept as
+    # TeX: the yardstick finds none of their 1,858 characters (5 pages, 30 formulas) in the
+    # source, which draws them as SVG glyphs; the other 534 pages score as before.
+    assert fidelity_summary["precision_mean"] >= 0.9795
 
 
 @pytest.mark.parametrize(

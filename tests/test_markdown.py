@@ -84,15 +84,6 @@ def test_svg_layout_keeps_its_text_and_its_images():
     assert html_to_markdown(html) == "![](https://mmbiz.qpic.cn/svg1/0)点击展开\n"
 
 
-def test_formula_embed_becomes_an_image_with_its_latex_as_alt():
-    html = body(
-        '<section data-formula="E=mc^2" data-formula-type="block-equation">'
-        '<embed src="https://mmbiz.qpic.cn/mmbiz_svg/F1/0?wx_fmt=svg" data-type="svg+xml">'
-        "</section>"
-    )
-    assert html_to_markdown(html) == "![E=mc^2](https://mmbiz.qpic.cn/mmbiz_svg/F1/0?wx_fmt=svg)\n"
-
-
 def test_image_map_rewrites_image_targets_to_local_paths():
     html = body(f'<p><img data-src="{IMG}"><img data-src="{IMG2}"></p>')
     mapping = {IMG: "../../images/ab/abcdef.png"}

@@ -80,6 +80,196 @@ def test_a_section_of_blocks_bolded_by_its_style_keeps_its_paragraphs_bold():
     assert html_to_markdown(html) == "**第一段**\n\n**第二段**\n"
 
 
+# ------------------------------------------------------------------ 2. formulas
+# The shapes are those of the mp_duty corpus's formula articles: the mdnice editor's
+# `data-formula` wrapper around a MathJax v3 SVG or an `<embed>` of one, and MathJax SVGs
+# pasted bare (MathJax's SVG output marks each MathML element `data-mml-node` and each
+# glyph `data-c`, its code point: mathjax/MathJax-src, ts/output/svg).
+
+
+def mml(node: str, *children: str, at: str = "") -> str:
+    moved = f' transform="translate({at}) scale(0.707)"' if at else ""
+    return f'<g data-mml-node="{node}"{moved}>{"".join(children)}</g>'
+
+
+def glyph(char: str) -> str:
+    return f'<path data-c="{ord(char):X}" d="M0 0Z"></path>'
+
+
+def leaf(node: str, chars: str, at: str = "") -> str:
+    return mml(node, *map(glyph, chars), at=at)
+
+
+def mathjax_svg(*children: str) -> str:
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" role="img" focusable="false" '
+        'viewbox="0 -750 6413.7 1224.6" aria-hidden="true"><g stroke="currentColor" '
+        'fill="currentColor" stroke-width="0" transform="matrix(1 0 0 -1 0 0)">'
+        + mml("math", *children)
+        + "</g></svg>"
+    )
+
+
+def inline_formula(tex: str, picture: str) -> str:
+    return (
+        f'<span><span role="presentation" data-formula="{tex}" '
+        f'data-formula-type="inline-equation">{picture}</span></span>'
+    )
+
+
+def block_formula(tex: str, picture: str) -> str:
+    return (
+        f'<span data-tool="mdnice编辑器"><section role="presentation" data-formula="{tex}" '
+        f'data-formula-type="block-equation">{picture}</section></span>'
+    )
+
+
+SVG_M1 = mathjax_svg(mml("msub", leaf("mi", "\U0001d440"), leaf("mn", "1", at="1051, -150")))
+FORMULA_EMBED = (
+    '<embed src="https://mmbiz.qpic.cn/mmbiz_svg/Formula1/0?wx_fmt=svg&amp;from=appmsg" '
+    'data-type="svg+xml" data-imgfileid="100006622">'
+)
+
+
+def test_an_inline_formula_is_its_tex_between_dollars_in_the_sentence():
+    html = body(f"<p>在这里，对于矩阵{inline_formula('M_{1}', SVG_M1)}中的每个细胞i</p>")
+    markdown = html_to_markdown(html)
+    assert markdown == "在这里，对于矩阵$M\\_{1}$中的每个细胞i\n"
+    assert rendered_text(markdown) == "在这里，对于矩阵$M_{1}$中的每个细胞i"
+
+
+def test_a_block_formula_is_a_paragraph_of_its_tex_between_double_dollars_not_an_image():
+    tex = r"S_{l}^{\prime}=\frac{S_{l}-\bar{S}}{d}, l \in[1, k]"
+    html = body(f"<p>SCSA对这些向量进行了标准化处理：</p>{block_formula(tex, FORMULA_EMBED)}")
+    markdown = html_to_markdown(html)
+    assert markdown == (
+        "SCSA对这些向量进行了标准化处理：\n\n"
+        r"$$S\_{l}^{\prime}=\frac{S\_{l}-\bar{S}}{d}, l \in[1, k]$$" + "\n"
+    )
+    assert render(markdown).endswith(f"<p>$${tex}$$</p>\n")
+    assert image_urls(html) == []
+
+
+def test_a_formula_s_tex_is_escaped_so_commonmark_shows_it_exactly():
+    shown = r"l=\operatorname{std}\left\{a_{i j}\right\}* \operatorname{num}(a_{i j}>0) \\ x"
+    markdown = html_to_markdown(body(block_formula(shown.replace(">", "&gt;"), SVG_M1)))
+    assert markdown == (
+        r"$$l=\operatorname{std}\left\\{a\_{i j}\right\\}\* \operatorname{num}"
+        r"(a\_{i j}>0) \\\ x$$" + "\n"
+    )
+    assert render(markdown) == "<p>$$" + shown.replace(">", "&gt;") + "$$</p>\n"
+
+
+def test_a_block_formula_in_a_table_cell_is_written_inline():
+    html = body(
+        f"<table><tr><th>指标</th></tr><tr><td>{block_formula('a|b', SVG_M1)}</td></tr></table>"
+    )
+    assert html_to_markdown(html) == "| 指标 |\n| --- |\n| $a\\|b$ |\n"
+
+
+def test_a_bracket_in_a_formula_is_escaped_only_where_it_could_make_a_link():
+    html = body("<p>" + inline_formula(r"l \in[1, k] \left[0,1\right](x)", SVG_M1) + "</p>")
+    assert html_to_markdown(html) == r"$l \in[1, k] \left[0,1\right\](x)$" + "\n"
+    html = body(f'<p><a href="https://example.com/">区间{inline_formula("[a]", SVG_M1)}</a></p>')
+    assert html_to_markdown(html) == r"[区间$\[a\]$](https://example.com/)" + "\n"
+
+
+def test_emphasis_never_splits_a_formula():
+    # "**$x$**粗体" cannot close before a Chinese character: the bold goes, the formula stays.
+    html = body(f"<p><strong>{inline_formula('x*y', SVG_M1)}</strong>粗体</p>")
+    assert html_to_markdown(html) == r"$x\*y$粗体" + "\n"
+    html = body(f"<p><strong>设{inline_formula('x', SVG_M1)}为</strong>常数</p>")
+    assert html_to_markdown(html) == "**设$x$为**常数\n"
+
+
+def test_a_formula_in_code_is_its_tex_in_the_code():
+    html = body(f"<pre><code>x = {inline_formula('a_b', SVG_M1)}\ny</code></pre>")
+    assert html_to_markdown(html) == "```\nx = $a_b$\ny\n```\n"
+
+
+def test_a_mathjax_svg_without_kept_tex_is_written_back_as_tex_from_its_mathml():
+    fraction = mml(
+        "mfrac",
+        mml("mrow", leaf("mi", "\U0001d447"), leaf("mi", "\U0001d443")),
+        leaf("mi", "\U0001d443"),
+    )
+    svg = mathjax_svg(
+        leaf("mi", "\U0001d443"), leaf("mo", "="), fraction, leaf("mo", "\u2212"), leaf("mn", "1")
+    )
+    html = body(f"<p>准确率，即<span><br></span><span>{svg}</span></p>")
+    assert html_to_markdown(html) == "准确率，即\\\n$P=\\frac{TP}{P}-1$\n"
+
+
+@pytest.mark.parametrize(
+    ("children", "tex"),
+    [
+        # MathJax draws a msubsup's superscript before its subscript: the raised one is it.
+        (
+            [
+                mml(
+                    "msubsup",
+                    leaf("mi", "S"),
+                    leaf("mi", "\u2032", at="701.4, 413"),
+                    leaf("mi", "l", at="613, -247"),
+                )
+            ],
+            r"S_{l}^{\prime}",
+        ),
+        ([mml("mover", leaf("mi", "S"), leaf("mo", "\u00af", at="179.8, 221"))], r"\bar{S}"),
+        (
+            [
+                mml(
+                    "msqrt",
+                    mml("mrow", leaf("mi", "a"), leaf("mo", "\u22c5"), leaf("mi", "b")),
+                    leaf("mo", "\u221a"),
+                )
+            ],
+            r"\sqrt{a\cdot b}",
+        ),
+        (
+            [
+                leaf("mn", "1.5"),
+                leaf("mo", "\u00d7"),
+                mml(
+                    "msup",
+                    leaf("mn", "10"),
+                    mml("TeXAtom", leaf("mo", "\u2212"), leaf("mn", "4"), at="1, 413"),
+                ),
+            ],
+            r"1.5\times {10}^{-4}",
+        ),
+        ([leaf("mi", "RNA"), mml("TeXAtom", glyph("@")), leaf("mi", "x")], r"\mathrm{RNA}@x"),
+        ([mml("mo", glyph("\u239b"), glyph("\u239c"), glyph("\u239d"))], "("),
+    ],
+)
+def test_mathml_elements_are_written_back_as_their_tex(children, tex):
+    markdown = html_to_markdown(body(f"<p>{mathjax_svg(*children)}</p>"))
+    assert markdown == "$" + tex.replace("_", "\\_") + "$\n"
+
+
+def test_a_mathjax_table_is_written_back_as_an_array():
+    row = mml("mtr", mml("mtd", leaf("mi", "a")), mml("mtd", leaf("mn", "0")))
+    row2 = mml("mtr", mml("mtd", leaf("mn", "0")), mml("mtd", leaf("mi", "b")))
+    svg = mathjax_svg(mml("mtable", row, row2))
+    markdown = html_to_markdown(body(f"<p>{svg}</p>"))
+    assert markdown == r"$\begin{array}{cc}a & 0 \\\ 0 & b\end{array}$" + "\n"
+    assert render(markdown) == r"<p>$\begin{array}{cc}a &amp; 0 \\ 0 &amp; b\end{array}$</p>" + "\n"
+
+
+def test_a_mathjax_svg_whose_mathml_is_not_written_back_is_left_out_as_before():
+    svg = mathjax_svg(mml("menclose", leaf("mi", "a")))
+    assert html_to_markdown(body(f"<p>矩阵{svg}如下</p>")) == "矩阵如下\n"
+
+
+def test_a_formula_embed_without_its_tex_stays_an_image():
+    html = body(
+        f'<section data-formula="" data-formula-type="block-equation">{FORMULA_EMBED}</section>'
+    )
+    url = "https://mmbiz.qpic.cn/mmbiz_svg/Formula1/0?wx_fmt=svg&from=appmsg"
+    assert html_to_markdown(html) == f"![]({url})\n"
+    assert image_urls(html) == [url]
+
+
 # ------------------------------------------------------------------ 3. broken emphasis
 
 

@@ -29,6 +29,8 @@ from harvester.markdown.sentinels import (
     D_O,
     E_C,
     E_O,
+    F_C,
+    F_O,
     HB,
     HR,
     IM_O,
@@ -51,7 +53,14 @@ from harvester.markdown.tags import (
     SKIP,
     WRAPPERS,
 )
-from harvester.markdown.text import brackets, clean_text, escape_text, has_content, raised
+from harvester.markdown.text import (
+    brackets,
+    clean_text,
+    escape_tex,
+    escape_text,
+    has_content,
+    raised,
+)
 
 # The image map of the conversion under way (set by api for each call).
 IMAGE_MAP: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
@@ -390,6 +399,18 @@ class Converter(EmbedRules, MarkdownConverter):
         if "_inline" in parent_tags or "\n" not in text:
             return link_segments(text.replace("\n", " "), url)
         return link_segments(text, url)
+
+    def convert_wx_formula(self, el, text, parent_tags):
+        """TeX between `$` (a display formula `$$`, a paragraph of its own), kept whole by
+        `finish` (emphasis never splits it) and escaped so CommonMark shows the TeX exactly."""
+        tex = clean_text(el.get("data-tex") or "").strip()
+        if not tex:
+            return ""
+        tags = parent_tags or ()
+        tex = escape_tex(tex, link="a" in tags, cell="td" in tags or "th" in tags)
+        if el.get("data-display") and "_inline" not in tags:
+            return "\n\n" + LS + F_O + "$$" + tex + "$$" + F_C + "\n\n"
+        return F_O + "$" + tex + "$" + F_C
 
     def convert_img(self, el, text, parent_tags):
         src = (el.get("src") or "").strip()

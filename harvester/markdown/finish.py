@@ -14,6 +14,8 @@ from harvester.markdown.sentinels import (
     CL,
     E_C,
     E_O,
+    F_C,
+    F_O,
     HB,
     HR,
     IM_O,
@@ -25,6 +27,7 @@ from harvester.markdown.sentinels import (
     LS,
     P_CODE,
     P_DEST,
+    P_MATH,
     RB,
     SENTINEL_CHARS,
     SL,
@@ -56,7 +59,8 @@ def _escape_line_start(s: str) -> str:
     return s
 
 
-_PROTECT = re.compile(rf"{C_O}[^{C_C}]*{C_C}|{L_M}[^{L_C}]*{L_C}")
+_PROTECT = re.compile(rf"{C_O}[^{C_C}]*{C_C}|{L_M}[^{L_C}]*{L_C}|{F_O}[^{F_C}]*{F_C}")
+_PLACEHOLDERS = {C_O: P_CODE, L_M: P_DEST, F_O: P_MATH}
 # The character first, the look-behind after it: a pattern that starts with a plain
 # character is searched for quickly, one that starts with a look-behind at every position.
 _TRAILING_BRACKET = re.compile(r"\](?<!\\\])(?=\()")
@@ -103,7 +107,7 @@ def _inline_line_once(content: str, line_start: bool) -> str:
 
     def protect(m: re.Match[str]) -> str:
         protected.append(m.group(0))
-        return P_CODE if m.group(0)[0] == C_O else P_DEST
+        return _PLACEHOLDERS[m.group(0)[0]]
 
     content = _PROTECT.sub(protect, content)
     content = resolve_emphasis(content)
@@ -120,6 +124,8 @@ def _inline_line_once(content: str, line_start: bool) -> str:
         def restore(m: re.Match[str]) -> str:
             if m.group(0) == P_DEST:
                 return next(it)
+            if m.group(0) == P_MATH:
+                return next(it)[1:-1]
             # Touching code spans ("<code>a</code><code>b</code>") are one span.
             text = "".join(next(it)[1:-1] for _ in m.group(0))
             start, end = m.start(), m.end()
@@ -128,7 +134,7 @@ def _inline_line_once(content: str, line_start: bool) -> str:
             )
             return fence_code(text, bool(touching))
 
-        content = re.sub(f"{P_CODE}+|{P_DEST}", restore, content)
+        content = re.sub(f"{P_CODE}+|{P_DEST}|{P_MATH}", restore, content)
     content = _STRUCT_RE.sub(lambda m: _STRUCT_TEXT[m.group(0)], content)
     content = _LEFTOVER.sub("", content)
     if hard_break and content:

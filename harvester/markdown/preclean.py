@@ -1,9 +1,10 @@
-"""Stage 1, the pre-clean (selectolax/lexbor, fast): the passes in `PASSES`, in order, drop
-what a reader never sees, turn lazy, SVG, formula, sticker and background images into plain
-`<img src>` and reduce code `<pre>` to its text; `Copying` then leaves out the inline
-wrappers and the sections that only hold blocks as the tree is copied for the converter, so
-it walks a much smaller tree, and turns bold and strikethrough set by CSS into tags. Each
-pass relies on the ones before it (the code `<pre>` pass sees every image resolved).
+"""Stage 1, the pre-clean (selectolax/lexbor, fast): the passes in `PASSES`, in order, drop what
+a reader never sees, turn formulas into `<wx-formula>` holding their TeX, turn lazy, SVG,
+sticker and background images into plain `<img src>` and reduce code `<pre>` to its text;
+`Copying` then leaves out the inline wrappers and the sections that only hold blocks as the tree
+is copied for the converter, so it walks a much smaller tree, and turns bold and strikethrough
+set by CSS into tags. Each pass relies on the ones before it (the code `<pre>` pass sees every
+image resolved).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from harvester.markdown.code import flatten_pre
 from harvester.markdown.embeds import iframe_target
+from harvester.markdown.formulas import svg_tex
 from harvester.markdown.tags import AVATAR_HOSTS, BLOCK_TAGS, DROP_TAGS, PAGE_CHROME
 from harvester.markdown.text import as_text
 
@@ -27,6 +29,7 @@ _IMAGE_EMBED_TYPES = ("svg", "image/", "png", "jpeg", "jpg", "gif", "webp")
 _BACKGROUND_CSS = '[style*="url("], [data-lazy-bgimg]'
 _BG_URL = re.compile(r"""background(?:-image)?\s*:[^;]*?url\(\s*(['"]?)(.*?)\1\s*\)""", re.I | re.S)
 _NO_BACKGROUND = ("pre", "code")
+_CODE = ("pre", "code")
 _HEIGHT_PX = re.compile(r"(?:^|;)\s*height\s*:\s*(\d+(?:\.\d+)?)px", re.I)
 _DECORATION_HEIGHT_PX = 40
 _GUTTER_CSS = 'ul[class*="line-index"], ul[class*="linenums"], .code-snippet__line-index'
@@ -125,6 +128,43 @@ def resolve_lazy_images(tree: LexborHTMLParser, root) -> None:
             img.attrs["alt"] = alt
 
 
+def _put_formula(tree: LexborHTMLParser, node, tex: str, display: bool) -> None:
+    """A formula in place of `node`: in code, its TeX as the code's text."""
+    if _inside(node, _CODE):
+        node.insert_before(("$$" if display else "$") + tex + ("$$" if display else "$"))
+    else:
+        formula = tree.create_node("wx-formula")
+        formula.attrs["data-tex"] = tex
+        if display:
+            formula.attrs["data-display"] = "block"
+        node.insert_before(formula)
+    node.decompose()
+
+
+def formulas(tree: LexborHTMLParser, root) -> None:
+    """Formulas become `<wx-formula data-tex>` (the converter writes them as TeX; in code,
+    `$TeX$` is the code's text), their pictures dropped: the TeX an editor kept in
+    `data-formula` (`data-display` for a `block-equation`), else the TeX a MathJax SVG's own
+    MathML data spells."""
+    kept = [
+        n for n in root.css("[data-formula]") if (n.attributes.get("data-formula") or "").strip()
+    ]
+    # A formula inside another goes with it (css() on a node matches the node too).
+    inner = {
+        n.mem_id for outer in kept for n in outer.css("[data-formula]") if n.mem_id != outer.mem_id
+    }
+    for node in kept:
+        if node.mem_id in inner:
+            continue
+        attrs = node.attributes
+        tex = " ".join((attrs.get("data-formula") or "").split())
+        _put_formula(tree, node, tex, "block" in (attrs.get("data-formula-type") or ""))
+    for svg in root.css("svg"):
+        tex = svg_tex(svg)
+        if tex:
+            _put_formula(tree, svg, tex, False)
+
+
 def svg_images(tree: LexborHTMLParser, root) -> None:
     """SVG layouts: <image href> become images next to the SVG (its text stays where it is)."""
     for image in root.css("image"):
@@ -139,7 +179,7 @@ def svg_images(tree: LexborHTMLParser, root) -> None:
 
 
 def embed_images(tree: LexborHTMLParser, root) -> None:
-    """<embed> pictures: SVG formulas (alt = the LaTeX the editor kept) and images."""
+    """<embed> pictures: images, SVG formulas whose TeX was not kept among them."""
     for embed in root.css("embed"):
         attrs = embed.attributes
         src = (attrs.get("src") or attrs.get("data-src") or "").strip()
@@ -149,16 +189,7 @@ def embed_images(tree: LexborHTMLParser, root) -> None:
             and not src.lower().startswith("data:")
             and (any(t in kind for t in _IMAGE_EMBED_TYPES) or "mmbiz" in src)
         ):
-            formula = ""
-            parent = embed.parent
-            for _ in range(3):
-                if parent is None:
-                    break
-                formula = parent.attributes.get("data-formula") or ""
-                if formula:
-                    break
-                parent = parent.parent
-            embed.insert_before(_new_img(tree, src, " ".join(formula.split())))
+            embed.insert_before(_new_img(tree, src))
         embed.decompose()
 
 
@@ -232,6 +263,7 @@ def unwrap_heading_paragraphs(tree: LexborHTMLParser, root) -> None:
 PASSES = (
     drop_hidden,
     resolve_lazy_images,
+    formulas,
     svg_images,
     embed_images,
     sticker_images,
@@ -316,7 +348,8 @@ def preclean(body_html: str):
 
 def image_urls(body_html: str) -> list[str]:
     """Every image URL in the body, in order, once each: img data-src/src, background-image
-    url(…) in style attributes, SVG <image>, formula <embed> and stickers; never data: URIs."""
+    url(…) in style attributes, SVG <image>, <embed> and stickers (not formulas written as
+    TeX); never data: URIs."""
     try:
         _tree, root = preclean(as_text(body_html))
     except Exception:

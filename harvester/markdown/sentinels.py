@@ -1,6 +1,6 @@
 """Sentinels: Unicode noncharacters the converter writes wherever the final spelling
 depends on the neighbours (line kinds, `<br>`, emphasis, literal `*` `_` `~`, link and image
-brackets, code spans). `finish` resolves them line by line."""
+brackets, code spans, formulas). `finish` resolves them line by line."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ IM_O = "\ufde2"  # image "!["
 C_O, C_C = "\ufde3", "\ufde4"  # code span boundaries (contents verbatim)
 LB, RB = "\ufde8", "\ufde9"  # "[" "]" in link or alt text, escaped only if unbalanced
 P_CODE, P_DEST = "\ufde5", "\ufde6"  # placeholders for protected code spans / link destinations
+F_O, F_C = "\ufdea", "\ufdeb"  # formula boundaries (contents escaped already, kept whole)
+P_MATH = "\ufdec"  # placeholder for a protected formula
 
 KINDS = LS + SL + CL + HR
 OPENERS = {S_O: S_C, E_O: E_C, D_O: D_C}
@@ -46,6 +48,7 @@ VISIBLE = {
     P_DEST: ")",
     C_O: "`",
     C_C: "`",
+    P_MATH: "$",
 }
 # Sentinels that are part of link/image syntax: never moved across emphasis markers.
 STRUCTURAL = frozenset(L_O + L_M + L_C + IM_O + HB + P_DEST)

@@ -38,6 +38,7 @@ _KEEP_ATTRS = {
     "video": frozenset({"src", "poster"}),
     "audio": frozenset({"src"}),
     "source": frozenset({"src"}),
+    "wx-formula": frozenset({"data-tex", "data-display"}),  # set by preclean.formulas
 }
 _NO_ATTRIBUTES: frozenset[str] = frozenset()
 

@@ -73,6 +73,18 @@ def escape_text(text: str, link: bool = False, cell: bool = False) -> str:
     return pattern.sub(_escape_repl, text)
 
 
+_TEX_MARKUP = r"\\(?=[!-/:-@\[-`{-~]|$)|[`*_~<]|&(?=#?\w+;)"
+
+
+def escape_tex(tex: str, link: bool = False, cell: bool = False) -> str:
+    """TeX as CommonMark shows it exactly: every character it could read as markup gets a
+    backslash (a backslash itself only where it would escape the next character: `\\frac`
+    stays as it is), so a page rendered from the Markdown holds the TeX for MathJax.
+    Brackets are escaped in link text, elsewhere only a `]` that could make a link."""
+    pattern = _TEX_MARKUP + (r"|[\[\]]" if link else r"|\](?=[(\[])") + (r"|\|" if cell else "")
+    return re.sub(pattern, lambda m: "\\" + m.group(0), tex)
+
+
 def clean_text(text: str) -> str:
     """Visible text of an attribute or text node: no sentinels, zero-width marks or NBSP runs."""
     if _SPECIAL_TEXT.search(text) is not None:

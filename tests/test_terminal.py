@@ -52,40 +52,35 @@ def cut_seed(folder: Path, name: str) -> Path:
 FAILURE = "truncated: the closing '<hr>' and 原文链接 footer are missing"
 
 
-def test_a_failure_naming_a_hostile_file_shows_its_escapes(tmp_path: Path) -> None:
+HOSTILE_NAMES = pytest.mark.parametrize(
+    ("name", "shown"),
+    [(f"e{OSC_TITLE}.md", f"e{SHOWN_OSC_TITLE}.md"), ("第一行\n第二行.md", "第一行\\x0a第二行.md")],
+    ids=["escape-sequence", "line-break"],
+)
+
+
+@HOSTILE_NAMES
+def test_a_failure_naming_a_hostile_file_is_one_line_showing_its_escapes(
+    tmp_path: Path, name: str, shown: str
+) -> None:
     seeds = tmp_path / "seeds"
-    cut_seed(seeds, f"e{OSC_TITLE}.md")
+    cut_seed(seeds, name)
     result = harvester("import", str(seeds), "--archive", str(tmp_path / "archive"))
     assert result.returncode == 1
-    assert result.stderr == f"harvester: {seeds}/e{SHOWN_OSC_TITLE}.md: {FAILURE}\n"
+    assert result.stderr == f"harvester: {seeds}/{shown}: {FAILURE}\n"
 
 
-def test_a_failure_naming_a_file_with_a_line_break_is_one_line(tmp_path: Path) -> None:
+@HOSTILE_NAMES
+def test_a_harvest_warning_naming_a_hostile_file_is_one_line_showing_its_escapes(
+    tmp_path: Path, name: str, shown: str
+) -> None:
     seeds = tmp_path / "seeds"
-    cut_seed(seeds, "第一行\n第二行.md")
-    result = harvester("import", str(seeds), "--archive", str(tmp_path / "archive"))
-    assert result.returncode == 1
-    assert result.stderr == f"harvester: {seeds}/第一行\\x0a第二行.md: {FAILURE}\n"
-
-
-def test_a_harvest_warning_naming_a_file_with_a_line_break_is_one_line(tmp_path: Path) -> None:
-    seeds = tmp_path / "seeds"
-    cut_seed(seeds, "第一行\n第二行.md")
+    cut_seed(seeds, name)
     config = tmp_path / "harvester.toml"
     config.write_text('archive = "archive"\n[[sources]]\nkind = "seed"\npath = "seeds"\n')
     result = harvester("harvest", "--config", str(config))
     assert (result.returncode, result.stdout) == (0, "")
-    assert result.stderr == f"harvester: warning: 第一行\\x0a第二行.md: {FAILURE}; skipped\n"
-
-
-def test_a_harvest_warning_naming_a_hostile_file_shows_its_escapes(tmp_path: Path) -> None:
-    seeds = tmp_path / "seeds"
-    cut_seed(seeds, f"e{OSC_TITLE}.md")
-    config = tmp_path / "harvester.toml"
-    config.write_text('archive = "archive"\n[[sources]]\nkind = "seed"\npath = "seeds"\n')
-    result = harvester("harvest", "--config", str(config))
-    assert (result.returncode, result.stdout) == (0, "")
-    assert result.stderr == f"harvester: warning: e{SHOWN_OSC_TITLE}.md: {FAILURE}; skipped\n"
+    assert result.stderr == f"harvester: warning: {shown}: {FAILURE}; skipped\n"
 
 
 def on_a_terminal(*args: str, timeout: float = 60) -> tuple[int, str]:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import sqlite_utils
 
-from archive.files import ImageData, fsync_at_end, read_raw, sweep_temp_files
+from archive.files import ImageData, fsync_at_end, sweep_temp_files
 from archive.index import begin_write, keys_with_raw_capture, record_fetch
 from archive.times import local_when
 from harvester import pipeline
@@ -31,7 +31,7 @@ from harvester.errors import InputError, TryLater, is_disk_full, stops_the_run, 
 from harvester.links import ArticleLink
 from harvester.model import Capture
 from harvester.pipeline import Rendering
-from harvester.reader import decode_stored, parse_source, read_capture, read_stored_images
+from harvester.reader import read_capture, read_stored_capture, read_stored_images
 from harvester.runs import NOT_ARTICLES, Run, Summary, recorded_run
 
 if TYPE_CHECKING:  # httpx is imported only when something is fetched: `import` starts sooner
@@ -399,11 +399,7 @@ def rebuild_all(archive: Archive, *, progress: Progress = no_progress) -> Summar
 def rebuild_one(archive: Archive, key: str) -> str:
     row = archive.row(key)
     assert row is not None, "keys_with_raw_capture lists archived articles"
-    raw = read_raw(archive.root, row["raw_path"])  # InputError names the file
-    try:
-        page = parse_source(decode_stored(raw))
-    except InputError as error:
-        raise InputError(f"{row['raw_path']}: {error}") from None
+    raw, page = read_stored_capture(archive.root, row["raw_path"])  # InputError names it
     capture = Capture(page, raw, datetime.now(UTC), key, key)
     plan = pipeline.decide_rebuild(archive, row, capture)
     if plan.action == "refuse":

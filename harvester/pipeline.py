@@ -51,10 +51,12 @@ from archive.index import (
 from archive.names import article_relpath
 from harvester.archiver import Archive
 from harvester.document import render_article
+from harvester.errors import InputError
 from harvester.links import find_article_links
 from harvester.markdown import BodyTemplate, convert_template
 from harvester.mdbody import markdown_template, stored_image_name
 from harvester.model import Capture, Page
+from harvester.reader import read_stored_capture
 
 NOT_DOWNLOADED = "not downloaded (--no-images)"
 NOT_BESIDE = "not found beside the imported file"
@@ -156,6 +158,7 @@ class Plan:
     problem: str | None = None  # for "refuse": one line naming the page
     take_over: str | None = None  # an archived short-link key the article moves from
     raw_path: str | None = None  # the stored raw capture, when this one is no new version
+    same_as: str | None = None  # the archived hash this capture's content was found to equal
     md_path: str = ""
     first_fetched_at: datetime | None = None
     status: str = "live"  # what the article is once saved (its Markdown says it too)
@@ -195,6 +198,9 @@ def decide(archive: Archive, capture: Capture, rendering: Rendering | None) -> P
     if key is None or rendering is None:
         return refuse(NO_KEY, f"{origin}: the page names no article")
     same = current is not None and current["content_hash"] in rendering.hashes
+    proven_same = None
+    if current is not None and not same and _renders_the_same(archive, current, rendering):
+        same, proven_same = True, current["content_hash"]
     captures = (first_fetch(current), page.fetched_at, capture.fetched_at)
     first = min(moment for moment in captures if moment is not None)
     md_path = (current or {}).get("md_path") or article_relpath(
@@ -213,6 +219,7 @@ def decide(archive: Archive, capture: Capture, rendering: Rendering | None) -> P
         key,
         take_over=take_over,
         raw_path=current["raw_path"] if same else None,
+        same_as=proven_same,
         md_path=md_path,
         first_fetched_at=first,
         known_images=known,
@@ -220,6 +227,22 @@ def decide(archive: Archive, capture: Capture, rendering: Rendering | None) -> P
         local_images=local,
         status=status,
     )
+
+
+def _renders_the_same(archive: Archive, row: Mapping[str, Any], rendering: Rendering) -> bool:
+    """Whether the archived version of `row`, its raw capture converted by this program,
+    is `rendering`'s content: a capture whose hash differs only because the converter
+    changed since the article was archived is no new version. An archived version with no
+    readable capture is taken to differ."""
+    if not row.get("raw_path"):
+        return False
+    try:
+        _raw, page = read_stored_capture(archive.root, row["raw_path"])
+    except (InputError, OSError):
+        return False
+    if not page.is_article:
+        return False
+    return render(page, None).content_hash == rendering.content_hash
 
 
 def decide_rebuild(archive: Archive, row: Mapping[str, Any], capture: Capture) -> Plan:
@@ -321,7 +344,7 @@ def _save_article(
             key=key,
             md_path=plan.md_path,
             content_hash=rendering.content_hash,
-            earlier_hash=rendering.earlier_hash,
+            earlier_hash=plan.same_as or rendering.earlier_hash,
             body_text=body,
             raw_path=raw_path,
             fetched_at=capture.fetched_at,

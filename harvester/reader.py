@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from archive.files import ImageData, identify_image
+from archive.files import ImageData, identify_image, read_raw
 from harvester.errors import InputError
 from harvester.model import Capture, Page
 from harvester.page import parse_page
@@ -49,6 +49,16 @@ def decode_stored(data: bytes) -> str:
         if not data.strip():
             raise
     return data.decode("utf-8", errors="replace")
+
+
+def read_stored_capture(root: Path, raw_path: str) -> tuple[bytes, Page]:
+    """A raw capture the archive stored, and its page parsed as `rebuild` parses it;
+    InputError, naming the file, for one that cannot be read or parsed."""
+    raw = read_raw(root, raw_path)
+    try:
+        return raw, parse_source(decode_stored(raw))
+    except InputError as error:
+        raise InputError(f"{raw_path}: {error}") from None
 
 
 def looks_like_page(text: str) -> bool:

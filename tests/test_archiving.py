@@ -163,6 +163,33 @@ def test_an_article_hashed_as_before_is_still_the_same_version(served, archive, 
     assert query(archive, "SELECT content_hash, revision_count FROM articles") == [(now, 1)]
 
 
+def test_an_article_fetched_again_after_the_converter_changed_is_no_new_version(
+    served, archive, capsys
+):
+    url = add_article(served, 124, images=())
+    harvester(capsys, "fetch", url, "--archive", str(archive))
+    [(now,)] = query(archive, "SELECT content_hash FROM articles")
+    with sqlite3.connect(archive / "archive.db") as db:  # hashed by an older converter
+        db.execute("UPDATE articles SET content_hash = 'an older conversion'")
+    code, out, _ = harvester(capsys, "fetch", url, "--refresh", "--archive", str(archive))
+    assert (code, out.split(" (")[0]) == (0, "0 new, 0 updated, 1 unchanged, 0 deleted, 0 failed")
+    assert query(archive, "SELECT content_hash, revision_count FROM articles") == [(now, 1)]
+    assert len(list((archive / "raw").rglob("*.html.gz"))) == 1
+
+
+def test_an_article_changed_since_an_older_converter_archived_it_is_a_new_version(
+    served, archive, capsys
+):
+    url = add_article(served, 125, images=())
+    harvester(capsys, "fetch", url, "--archive", str(archive))
+    with sqlite3.connect(archive / "archive.db") as db:
+        db.execute("UPDATE articles SET content_hash = 'an older conversion'")
+    add_article(served, 125, images=(), body="<p>作者修改了这一段。</p>")
+    code, out, _ = harvester(capsys, "fetch", url, "--refresh", "--archive", str(archive))
+    assert (code, out.split(" (")[0]) == (0, "0 new, 1 updated, 0 unchanged, 0 deleted, 0 failed")
+    assert query(archive, "SELECT revision_count FROM articles") == [(2,)]
+
+
 def test_rebuild_gives_an_article_hashed_as_before_its_hash_silently(served, archive, capsys):
     url = add_article(served, 123, images=())
     harvester(capsys, "fetch", url, "--archive", str(archive))

@@ -5,6 +5,7 @@ Datasette too.)"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import subprocess
@@ -27,7 +28,9 @@ from archive_builder import (
     free_port,
     serving,
 )
+from datasette.app import Datasette
 
+from archive.datasette_plugin import _best_hits
 from archive.fulltext import fts_query
 from archive.search import MATCHING_ARTICLES_WHERE
 
@@ -219,3 +222,24 @@ def test_a_facet_a_link_asks_for_is_counted_and_can_be_hidden(
     shown = [(item["value"], item["count"]) for item in facets["author"]["results"]]
     assert shown == [("档案测试", len(SEARCHES["神经"]))]
     assert (facets["author"]["hideable"], facets["account"]["hideable"]) == (True, False)
+
+
+def test_a_best_matches_ranking_cut_short_is_ranked_again_by_the_next_page(
+    built: BuiltArchive,
+) -> None:
+    """A ranking started by one Datasette whose event loop then closed (cancelled, kept)
+    never breaks another Datasette's page of the same search in the same process."""
+    path = str(built.root / "archive.db")
+
+    async def start_only() -> None:
+        datasette = Datasette([path])
+        await datasette.invoke_startup()
+        _best_hits(datasette, "archive", "神经")
+
+    async def page() -> tuple[int, bool]:
+        datasette = Datasette([path])
+        response = await datasette.client.get(f"/archive/articles?_search={quote('神经')}")
+        return response.status_code, "Best matches" in response.text
+
+    asyncio.run(start_only())
+    assert asyncio.run(page()) == (200, True)

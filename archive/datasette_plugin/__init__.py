@@ -238,7 +238,7 @@ def _best_hits(datasette: Any, database: str, query: str) -> asyncio.Future:
     db = datasette.get_database(database)
     key = _best_kept.version_key(db.path, query)
     found, hits = _best_kept.lookup(key)
-    if not found:
+    if not found or not _usable(hits):
         hits = asyncio.ensure_future(
             db.execute_fn(lambda conn: pages.search_hits(conn, query, BEST_MATCHES))
         )
@@ -246,8 +246,19 @@ def _best_hits(datasette: Any, database: str, query: str) -> asyncio.Future:
     return hits
 
 
+def _usable(hits: asyncio.Future) -> bool:
+    """Whether a kept ranking can still be awaited here: not one of another event loop's
+    (another Datasette in the same process), nor one cut short or failed (ranked again)."""
+    if hits.get_loop() is not asyncio.get_running_loop():
+        return False
+    return not hits.done() or (not hits.cancelled() and hits.exception() is None)
+
+
 async def _best_matches(datasette: Any, database: str, query: str) -> dict[str, Any]:
-    hits = await _best_hits(datasette, database, query)
+    try:
+        hits = await _best_hits(datasette, database, query)
+    except Exception:  # the box is a nicety, as a snippet is: never break the table over it
+        return {}
     return {
         "archive_best_matches": [pages.hit_dict(datasette, hit) for hit in hits],
         "archive_search_url": datasette.urls.path("/-/search?q=" + quote(query)),

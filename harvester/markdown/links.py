@@ -15,6 +15,7 @@ from harvester.markdown.text import ZERO_WIDTH, has_content
 
 _URL_JUNK = re.compile(f"[\x00-\x1f\x7f{SENTINEL_CHARS}{ZERO_WIDTH}\u200d]")
 _TITLE_JUNK = re.compile(f"[\x00-\x1f\x7f{SENTINEL_CHARS}]")  # a title keeps emoji joiners
+_ENTITY = re.compile(r"&(?=#?\w+;)")  # an `&` CommonMark would read as a character reference
 _HEADING_LINE = re.compile(r"#{1,6} ")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 
@@ -56,7 +57,7 @@ def dest(url: str) -> str:
         .replace("(", "\\(")
         .replace(")", "\\)")
     )
-    return re.sub(r"&(?=#?\w+;)", r"\\&", url)
+    return _ENTITY.sub(r"\\&", url)
 
 
 def link(text: str, url: str, title: str = "") -> str:
@@ -72,7 +73,7 @@ def link_title(title: str) -> str:
     title = " ".join(_TITLE_JUNK.sub(" ", title).split())
     if not title:
         return ""
-    title = re.sub(r"&(?=#?\w+;)", r"\\&", title.replace("\\", "\\\\").replace('"', '\\"'))
+    title = _ENTITY.sub(r"\\&", title.replace("\\", "\\\\").replace('"', '\\"'))
     return ' "' + title.replace("(", "&#40;").replace(")", "&#41;") + '"'
 
 

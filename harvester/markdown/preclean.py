@@ -28,8 +28,7 @@ _IMAGE_SRC_ATTRS = ("data-src", "src", "data-original", "data-backsrc", "data-la
 _IMAGE_EMBED_TYPES = ("svg", "image/", "png", "jpeg", "jpg", "gif", "webp")
 _BACKGROUND_CSS = '[style*="url("], [data-lazy-bgimg]'
 _BG_URL = re.compile(r"""background(?:-image)?\s*:[^;]*?url\(\s*(['"]?)(.*?)\1\s*\)""", re.I | re.S)
-_NO_BACKGROUND = ("pre", "code")
-_CODE = ("pre", "code")
+_CODE = ("pre", "code")  # no background images inside, formulas there are its text
 _HEIGHT_PX = re.compile(r"(?:^|;)\s*height\s*:\s*(\d+(?:\.\d+)?)px", re.I)
 _DECORATION_HEIGHT_PX = 40
 _GUTTER_CSS = 'ul[class*="line-index"], ul[class*="linenums"], .code-snippet__line-index'
@@ -207,7 +206,7 @@ def background_images(tree: LexborHTMLParser, root) -> None:
     element, before its content. Decoration is skipped: the mdnice window dots inside <pre>,
     and strips no higher than a line of text (dividers, title bars: `height: 20px`)."""
     for node in root.css(_BACKGROUND_CSS):
-        if node.tag in _NO_BACKGROUND or _inside(node, _NO_BACKGROUND):
+        if node.tag in _CODE or _inside(node, _CODE):
             continue
         attrs = node.attributes
         style = attrs.get("style") or ""

@@ -289,8 +289,7 @@ def _motion(live_photo: Any) -> str | None:
         url = url_value(clean(entry.get("url")))
         if not url or not url.lower().startswith(("https://", "http://")):
             continue
-        size = clean(entry.get("file_size")) or ""
-        size_value = int(size) if size.isascii() and size.isdigit() and len(size) < 16 else 0
+        size_value = _int(clean(entry.get("file_size"))) or 0
         if size_value > best_size:
             best, best_size = url, size_value
     return best

@@ -188,18 +188,17 @@ def _body_cell(datasette: Any, database: str, key: str, body: str) -> Markup | A
 
     async def snippet() -> Markup:
         db = datasette.get_database(database)
-        cell = _snippets_kept.version_key(db.path, (match, key))
-        found, text = _snippets_kept.lookup(cell)
-        if not found:
-            try:
-                params = snippet_params(match, OPEN_MARK, CLOSE_MARK, ELLIPSIS)
-                result = await db.execute(ARTICLE_SNIPPET_SQL, {**params, "key": key})
-            except Exception:  # a snippet is a nicety: never break the table over it
-                return preview()
-            rows = list(result.rows)
+
+        async def work_out() -> str:
+            params = snippet_params(match, OPEN_MARK, CLOSE_MARK, ELLIPSIS)
+            rows = list((await db.execute(ARTICLE_SNIPPET_SQL, {**params, "key": key})).rows)
             raw = (rows[0]["snippet"] or "") if rows else ""
-            text = tidy_snippet(natural_snippet(raw, OPEN_MARK, CLOSE_MARK))
-            _snippets_kept.store(cell, text)
+            return tidy_snippet(natural_snippet(raw, OPEN_MARK, CLOSE_MARK))
+
+        try:
+            text = await _snippets_kept.get_awaited(db.path, (match, key), work_out)
+        except Exception:  # a snippet is a nicety: never break the table over it
+            return preview()
         if OPEN_MARK not in text:
             return preview()
         return Markup(f'<span class="snippet">{marked_html(text)}</span>{read}')

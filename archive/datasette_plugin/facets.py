@@ -83,26 +83,24 @@ class ArchiveFacet(Facet):
         size = self.get_facet_size()
         pairs = self.get_querystring_pairs()
         results = [
-            self._facet(_column(config), config["source"], counted[_column(config)], size, pairs)
+            self._facet(column, config["source"], counted[column], size, pairs)
             for config in configs
-            if _column(config) in counted
+            if (column := _column(config)) in counted
         ]
         return results, timed_out
 
     async def _counts(self, db: Any, columns: list[str]) -> list[list[tuple[Any, int]]]:
         params = self.params if isinstance(self.params, dict) else dict(enumerate(self.params))
         question = ("facets", self.sql, tuple(sorted(params.items())), tuple(columns))
-        key = _counts_kept.version_key(db.path, question)
-        found, counts = _counts_kept.lookup(key)
-        if found:
-            return counts
-        listed = ", ".join(escape_sqlite(column) for column in columns)
-        sql = f"select {listed}, count(*) from ({self.sql}) group by {listed}"
-        limit = self.ds.setting("facet_time_limit_ms")
-        result = await db.execute(sql, self.params, truncate=False, custom_time_limit=limit)
-        counts = column_counts([tuple(row) for row in result.rows], len(columns))
-        _counts_kept.store(key, counts)
-        return counts
+
+        async def work_out() -> list[list[tuple[Any, int]]]:
+            listed = ", ".join(escape_sqlite(column) for column in columns)
+            sql = f"select {listed}, count(*) from ({self.sql}) group by {listed}"
+            limit = self.ds.setting("facet_time_limit_ms")
+            result = await db.execute(sql, self.params, truncate=False, custom_time_limit=limit)
+            return column_counts([tuple(row) for row in result.rows], len(columns))
+
+        return await _counts_kept.get_awaited(db.path, question, work_out)
 
     def _facet(
         self,

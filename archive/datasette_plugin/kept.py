@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 
@@ -66,5 +66,18 @@ class Kept:
         if found:
             return answer
         answer = work_out()
+        self.store(key, answer)
+        return answer
+
+    async def get_awaited(
+        self, path: str | None, question: Hashable, work_out: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """get(), for an answer worked out by awaiting (a statement on Datasette's threads);
+        one that raises is not kept."""
+        key = self.version_key(path, question)
+        found, answer = self.lookup(key)
+        if found:
+            return answer
+        answer = await work_out()
         self.store(key, answer)
         return answer
